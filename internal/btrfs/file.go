@@ -1,0 +1,140 @@
+package btrfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// iocDefrag is BTRFS_IOC_DEFRAG; on a regular file the kernel ignores the
+// argument and defragments the whole file with default settings.
+const iocDefrag = 0x50009402
+
+// Inode attribute flags of FS_IOC_GETFLAGS (linux/fs.h).
+const (
+	FlagCompress  = 0x00000004 // FS_COMPR_FL
+	FlagImmutable = 0x00000010 // FS_IMMUTABLE_FL
+	FlagAppend    = 0x00000020 // FS_APPEND_FL
+	FlagNoatime   = 0x00000080 // FS_NOATIME_FL
+	FlagNocomp    = 0x00000400 // FS_NOCOMP_FL
+	FlagNocow     = 0x00800000 // FS_NOCOW_FL
+)
+
+// GetFlags returns the inode attribute flags of f (what lsattr shows).
+func GetFlags(f *os.File) (uint32, error) {
+	var v int32
+	if err := fileIoctl(f, iocGetFlags, unsafe.Pointer(&v)); err != nil {
+		return 0, fmt.Errorf("get inode flags: %w", err)
+	}
+	return uint32(v), nil
+}
+
+// SetFlags sets the inode attribute flags of f (what chattr does). bedup
+// itself never changes a file's flags; tests use this to build fixtures.
+func SetFlags(f *os.File, flags uint32) error {
+	v := int32(flags)
+	if err := fileIoctl(f, iocSetFlags, unsafe.Pointer(&v)); err != nil {
+		return fmt.Errorf("set inode flags: %w", err)
+	}
+	return nil
+}
+
+// Clone makes dst share all of src's extents (FICLONE). Unlike Dedupe it
+// does not compare anything and it sets dst's mtime and ctime: bedup uses
+// it only where a user asked for it explicitly.
+func Clone(dst, src *os.File) error {
+	err := ioctlInt(dst.Fd(), iocClone, src.Fd())
+	runtime.KeepAlive(dst)
+	runtime.KeepAlive(src)
+	if err != nil {
+		return fmt.Errorf("ficlone: %w", err)
+	}
+	return nil
+}
+
+// Defrag defragments the whole file f. Since Linux 3.12 this unshares the
+// file's extents from snapshots and reflinked copies.
+func Defrag(f *os.File) error {
+	err := ioctlInt(f.Fd(), iocDefrag, 0)
+	runtime.KeepAlive(f)
+	if err != nil {
+		return fmt.Errorf("defrag: %w", err)
+	}
+	return nil
+}
+
+// Syncfs commits the filesystem f is on (syncfs(2)), so that a following
+// tree search or generation read sees every write made so far.
+func Syncfs(f *os.File) error {
+	err := retryEINTR(func() error { return unix.Syncfs(int(f.Fd())) })
+	runtime.KeepAlive(f)
+	if err != nil {
+		return fmt.Errorf("syncfs: %w", err)
+	}
+	return nil
+}
+
+// Fstat returns the stat of an open file.
+func Fstat(f *os.File) (unix.Stat_t, error) {
+	var st unix.Stat_t
+	err := retryEINTR(func() error { return unix.Fstat(int(f.Fd()), &st) })
+	runtime.KeepAlive(f)
+	if err != nil {
+		return st, fmt.Errorf("fstat: %w", err)
+	}
+	return st, nil
+}
+
+// I/O priority (linux/ioprio.h).
+const (
+	ioprioWhoProcess = 1
+	ioprioClassIdle  = 3
+	ioprioClassShift = 13
+)
+
+// SetIdleIOPriority puts thread tid (0 = the calling thread) in the idle
+// I/O scheduling class. Linux keeps the I/O priority per thread.
+func SetIdleIOPriority(tid int) error {
+	_, _, e := unix.Syscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, uintptr(tid), ioprioClassIdle<<ioprioClassShift)
+	if e != 0 {
+		return fmt.Errorf("ioprio_set thread %d: %w", tid, e)
+	}
+	return nil
+}
+
+// IOPriority returns thread tid's I/O priority value (class << 13 | data).
+func IOPriority(tid int) (int, error) {
+	r, _, e := unix.Syscall(unix.SYS_IOPRIO_GET, ioprioWhoProcess, uintptr(tid), 0)
+	if e != 0 {
+		return 0, fmt.Errorf("ioprio_get thread %d: %w", tid, e)
+	}
+	return int(r), nil
+}
+
+// IsIdleIOPriority reports whether an IOPriority value is in the idle class.
+func IsIdleIOPriority(prio int) bool { return prio>>ioprioClassShift == ioprioClassIdle }
+
+// SetIdleIOPriorityAllThreads puts every thread the process has now in the
+// idle I/O class. Threads the Go runtime starts later inherit the priority
+// of the thread that creates them, so calling this early covers them too.
+func SetIdleIOPriorityAllThreads() error {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return fmt.Errorf("list threads: %w", err)
+	}
+	for _, e := range ents {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if err := SetIdleIOPriority(tid); err != nil && !errors.Is(err, unix.ESRCH) {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package btrfs
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"unsafe"
+)
+
+// inoLookupArgs mirrors struct btrfs_ioctl_ino_lookup_args (4096 bytes).
+type inoLookupArgs struct {
+	TreeID   uint64
+	ObjectID uint64
+	Name     [4080]byte
+}
+
+// InoLookup resolves inode objectID of subvolume treeID (0 = the subvolume f
+// lives in) to its path relative to that subvolume's root, following the
+// first INODE_REF of each ancestor. It also returns the tree id the kernel
+// used, which is how the subvolume id of f is learnt (treeID 0, objectID
+// 256). Needs CAP_SYS_ADMIN.
+func InoLookup(f *os.File, treeID, objectID uint64) (path string, tree uint64, err error) {
+	args := &inoLookupArgs{TreeID: treeID, ObjectID: objectID}
+	if err := fileIoctl(f, iocInoLookup, unsafe.Pointer(args)); err != nil {
+		return "", 0, fmt.Errorf("ino lookup %d in tree %d: %w", objectID, treeID, err)
+	}
+	name := args.Name[:]
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	// The kernel ends every non-empty result with a slash.
+	return string(bytes.TrimSuffix(name, []byte("/"))), args.TreeID, nil
+}
+
+// SubvolumeID returns the id of the subvolume that f is in.
+func SubvolumeID(f *os.File) (uint64, error) {
+	_, id, err := InoLookup(f, 0, FirstFreeObjectID)
+	return id, err
+}
+
+// inoPathArgs mirrors struct btrfs_ioctl_ino_path_args (56 bytes).
+type inoPathArgs struct {
+	Inum   uint64
+	Size   uint64
+	_      [4]uint64
+	FSPath uint64 // user pointer to a struct btrfs_data_container
+}
+
+// inoPathsBuf is the largest answer the kernel gives to INO_PATHS.
+const inoPathsBuf = 4096
+
+// InoPaths returns every path (one per hard link) of inode inum, relative to
+// the root of the subvolume f lives in. Paths that did not fit the kernel's
+// 4 KiB answer are left out; missed reports how many.
+func InoPaths(f *os.File, inum uint64) (paths []string, missed int, err error) {
+	mem := make([]uint64, inoPathsBuf/8)
+	args := &inoPathArgs{Inum: inum, Size: inoPathsBuf, FSPath: uint64(uintptr(unsafe.Pointer(&mem[0])))}
+	err = fileIoctl(f, iocInoPaths, unsafe.Pointer(args))
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&mem[0])), inoPathsBuf)
+	if err != nil {
+		return nil, 0, fmt.Errorf("ino paths %d: %w", inum, err)
+	}
+	paths, missed, err = decodeInoPaths(buf)
+	if err != nil {
+		return nil, 0, fmt.Errorf("ino paths %d: %w", inum, err)
+	}
+	return paths, missed, nil
+}
+
+// decodeInoPaths decodes a struct btrfs_data_container filled by INO_PATHS:
+// a 16-byte header, elem_cnt u64 offsets (relative to the first offset) and
+// the NUL-terminated strings they point at.
+func decodeInoPaths(b []byte) ([]string, int, error) {
+	const hdr = 16
+	if len(b) < hdr {
+		return nil, 0, errShort("ino paths container", len(b), hdr)
+	}
+	cnt := int(le32(b, 8))
+	missed := int(le32(b, 12))
+	val := b[hdr:]
+	if cnt < 0 || cnt > len(val)/8 {
+		return nil, 0, fmt.Errorf("ino paths container: %d entries do not fit %d bytes", cnt, len(val))
+	}
+	paths := make([]string, 0, cnt)
+	for i := range cnt {
+		off := le64(val, i*8)
+		if off >= uint64(len(val)) {
+			return nil, 0, fmt.Errorf("ino paths container: entry %d at %d is out of range", i, off)
+		}
+		s := val[off:]
+		end := bytes.IndexByte(s, 0)
+		if end < 0 {
+			return nil, 0, fmt.Errorf("ino paths container: entry %d is not terminated", i)
+		}
+		paths = append(paths, string(s[:end]))
+	}
+	return paths, missed, nil
+}
