@@ -96,6 +96,10 @@ type DedupeResult struct {
 // Dedupe returns one result per destination, in order. Length 0 shares
 // nothing and makes no call.
 func Dedupe(src *os.File, srcOffset, length uint64, dests []DedupeDest) []DedupeResult {
+	return dedupe(src, srcOffset, length, dests, DedupeChunk)
+}
+
+func dedupe(src *os.File, srcOffset, length uint64, dests []DedupeDest, chunk uint64) []DedupeResult {
 	res := make([]DedupeResult, len(dests))
 	if length == 0 || len(dests) == 0 {
 		return res
@@ -108,7 +112,7 @@ func Dedupe(src *os.File, srcOffset, length uint64, dests []DedupeDest) []Dedupe
 
 	active := make([]int, 0, len(dests))
 	for done := uint64(0); done < length; {
-		n := min(length-done, DedupeChunk)
+		n := min(length-done, chunk)
 		active = active[:0]
 		for i := range dests {
 			if res[i].Status == DedupeSame {
