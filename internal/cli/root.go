@@ -1,0 +1,128 @@
+// Package cli wires bedup's commands to the packages that do the work. It
+// parses arguments, prints results and errors, and returns an error whose
+// kind (usage, interrupted, other) main turns into the exit code. Each
+// command lives in its own file.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is the program version; release builds set it with
+// -ldflags "-X github.com/bedup/bedup/internal/cli.Version=...".
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// Streams are the standard streams a command reads and writes.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// app is the state shared by every command of one invocation.
+type app struct {
+	Streams
+	ran bool // a command's RunE was reached: errors after that are not usage errors
+}
+
+// Run parses args (without the program name) and runs the command they
+// name. It prints a fatal error as one line "bedup: <what>: <why>" on
+// s.Err and returns it for main to choose the exit code (see IsUsage and
+// context.Canceled).
+func Run(ctx context.Context, args []string, s Streams) error {
+	a := &app{Streams: s}
+	root := a.newRoot()
+	root.SetArgs(args)
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	_, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return nil
+	}
+	if !a.ran && !IsUsage(err) {
+		// Cobra failed before any command ran: unknown command, bad flag,
+		// wrong argument count.
+		err = &UsageError{Err: fmt.Errorf("%w (see 'bedup --help')", err)}
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(s.Err, "bedup: interrupted")
+	default:
+		fmt.Fprintf(s.Err, "bedup: %v\n", err)
+	}
+	return err
+}
+
+func (a *app) newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "bedup",
+		Short: "Deduplicate files on Btrfs, incrementally",
+		Long: `bedup finds files with identical contents on Btrfs filesystems and makes them
+share their data extents, with the kernel's compare-and-share ioctl
+(FIDEDUPERANGE): only identical bytes are ever shared, and no file's content,
+times, owner, mode, flags or attributes change. It remembers the transaction
+generation it last scanned, so a rescan asks the kernel only for what changed.
+
+Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.`,
+		Version:           version(),
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+	}
+	root.SetVersionTemplate("bedup {{.Version}}\n")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usagef("%s: %v (see '%s --help')", c.Name(), err, c.CommandPath())
+	})
+	root.AddCommand(a.findNewCmd(), a.generationCmd(), a.dedupFilesCmd())
+	return root
+}
+
+// runE wraps a command body so that errors after argument parsing are
+// never mistaken for usage errors, and each carries the command's name.
+func (a *app) runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a.ran = true
+		err := fn(cmd, args)
+		if err == nil || errors.Is(err, context.Canceled) {
+			return err
+		}
+		if IsUsage(err) {
+			return &UsageError{Err: fmt.Errorf("%s: %w (see 'bedup %s --help')", cmd.Name(), err, cmd.Name())}
+		}
+		return fmt.Errorf("%s: %w", cmd.Name(), err)
+	}
+}
+
+// argsRange is cobra.RangeArgs with a usage error naming the command.
+func argsRange(lo, hi int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || (hi >= 0 && len(args) > hi) {
+			want := fmt.Sprintf("%d to %d", lo, hi)
+			switch {
+			case hi < 0:
+				want = fmt.Sprintf("at least %d", lo)
+			case lo == hi:
+				want = fmt.Sprint(lo)
+			}
+			return usagef("%s: takes %s arguments, got %d (see 'bedup %s --help')", cmd.Name(), want, len(args), cmd.Name())
+		}
+		return nil
+	}
+}
+
