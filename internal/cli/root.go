@@ -125,4 +125,3 @@ func argsRange(lo, hi int) cobra.PositionalArgs {
 		return nil
 	}
 }
-

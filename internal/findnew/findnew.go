@@ -6,8 +6,8 @@ package findnew
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/bedup/bedup/internal/btrfs"

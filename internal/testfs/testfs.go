@@ -223,4 +223,3 @@ func (fs *FS) Sync(t testing.TB) {
 	t.Helper()
 	Run(t, "btrfs", "filesystem", "sync", fs.Mnt)
 }
-
