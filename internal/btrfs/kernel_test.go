@@ -343,3 +343,61 @@ func TestIdleIOPriority(t *testing.T) {
 		t.Errorf("IOPriority = %#x, %v; want the idle class", prio, err)
 	}
 }
+
+func TestCloneDefragSyncfsFlags(t *testing.T) {
+	fs := testfs.New(t)
+	data := testfs.Bytes(9, 1<<20)
+	// Written backwards in synced 16 KiB pieces, the file is fragmented
+	// enough for defrag to rewrite it.
+	src := fs.Path("src")
+	w, err := os.Create(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := len(data) - 16<<10; off >= 0; off -= 16 << 10 {
+		if _, err := w.WriteAt(data[off:off+16<<10], int64(off)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	if n := len(testfs.Extents(t, src)); n < 8 {
+		t.Fatalf("source has %d extents, want a fragmented file", n)
+	}
+	dst := testfs.WriteFile(t, fs.Path("dst"), nil)
+	sf := openFile(t, src)
+	df, err := os.OpenFile(dst, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer df.Close()
+	if err := btrfs.Clone(df, sf); err != nil {
+		t.Fatal(err)
+	}
+	if !testfs.Shares(t, src, dst) || !testfs.SameContent(t, src, dst) {
+		t.Fatal("clone did not share src's extents")
+	}
+	if err := btrfs.Syncfs(sf); err != nil {
+		t.Fatal(err)
+	}
+	// Defragmenting unshares: the copy gets extents of its own.
+	if err := btrfs.Defrag(openFile(t, dst)); err != nil {
+		t.Fatal(err)
+	}
+	if err := btrfs.Syncfs(sf); err != nil {
+		t.Fatal(err)
+	}
+	if testfs.Shares(t, src, dst) {
+		t.Error("defrag left the clone shared (expected unsharing since Linux 3.12)")
+	}
+	if !testfs.SameContent(t, src, dst) {
+		t.Error("defrag changed the content")
+	}
+	nocow := testfs.WriteNocow(t, fs.Path("nocow"), data)
+	flags, err := btrfs.GetFlags(openFile(t, nocow))
+	if err != nil || flags&btrfs.FlagNocow == 0 {
+		t.Errorf("GetFlags(nocow) = %#x, %v", flags, err)
+	}
+}

@@ -25,6 +25,8 @@ One line per DEST on standard output, in order:
   shared: DEST (N bytes)        DEST now shares SRC's extents
   already shared: DEST          it did already; nothing was done
   empty: DEST                   both files are empty; nothing to share
+  inline: DEST                  SRC's data is stored inline in its metadata
+                                (small files); the kernel cannot share it
   differs: DEST                 contents or sizes differ; nothing was shared
   skipped: DEST (REASON)        the kernel would refuse it (NOCOW mismatch,
                                 immutable file, active swap file, ...)

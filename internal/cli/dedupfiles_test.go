@@ -248,3 +248,44 @@ func TestDedupFilesRefuses(t *testing.T) {
 	}
 	testfs.Unchanged(t, before)
 }
+
+func TestDedupFilesInlineSparseEmpty(t *testing.T) {
+	fs := testfs.New(t)
+	small := testfs.Bytes(7, 120)
+	a := testfs.WriteFile(t, fs.Path("a"), small)
+	b := testfs.WriteFile(t, fs.Path("b"), small)
+	e1 := testfs.WriteFile(t, fs.Path("e1"), nil)
+	e2 := testfs.WriteFile(t, fs.Path("e2"), nil)
+	s1, s2 := fs.Path("s1"), fs.Path("s2")
+	for _, p := range []string{s1, s2} {
+		testfs.WriteFile(t, p, nil)
+		if err := os.Truncate(p, 10<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zeros := testfs.WriteFile(t, fs.Path("zeros"), make([]byte, 10<<20))
+	fs.Sync(t)
+	before := testfs.States(t, a, b, e1, e2, s1, s2, zeros)
+	used := fs.DataUsed(t)
+
+	for _, c := range []struct{ args, want string }{
+		{a + " " + b, "inline: " + b + "\n"},
+		{e1 + " " + e2, "empty: " + e2 + "\n"},
+		{s1 + " " + s2, "already shared: " + s2 + "\n"},
+		// Sharing a sparse source into real zeros leaves holes: space back.
+		{s1 + " " + zeros, fmt.Sprintf("shared: %s (%d bytes)\n", zeros, 10<<20)},
+		{s1 + " " + zeros, "already shared: " + zeros + "\n"},
+	} {
+		out, _, err := bedup(t, append([]string{"dedup-files"}, strings.Fields(c.args)...)...)
+		if err != nil || out != c.want {
+			t.Errorf("dedup-files %s: %q, %v; want %q", c.args, out, err, c.want)
+		}
+	}
+	if n := len(testfs.Extents(t, zeros)); n != 0 {
+		t.Errorf("zero-filled file still has %d extents after sharing a sparse file's holes", n)
+	}
+	if freed := int64(used) - int64(fs.DataUsed(t)); freed < 9<<20 {
+		t.Errorf("freed %d bytes, want about 10 MiB", freed)
+	}
+	testfs.Unchanged(t, before)
+}

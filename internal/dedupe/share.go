@@ -25,6 +25,9 @@ const (
 	AlreadyShared
 	// Empty: a zero-length file has no data to share.
 	Empty
+	// Inline: the source's data is stored inline in its metadata item,
+	// which the kernel cannot share; nothing was asked of it.
+	Inline
 	// Differs: the contents (or sizes) differ; nothing was shared.
 	Differs
 	// Skipped: the destination cannot be shared with this source; Reason
@@ -33,12 +36,12 @@ const (
 )
 
 func (o Outcome) String() string {
-	return [...]string{"shared", "already shared", "empty", "differs", "skipped"}[o]
+	return [...]string{"shared", "already shared", "empty", "inline", "differs", "skipped"}[o]
 }
 
-// Done reports whether the destination ends up holding the source's data
-// on the same extents (or has no data at all).
-func (o Outcome) Done() bool { return o == Shared || o == AlreadyShared || o == Empty }
+// Done reports whether nothing is left to share: the destination holds the
+// source's data on the same extents, or there is no data extent to share.
+func (o Outcome) Done() bool { return o == Shared || o == AlreadyShared || o == Empty || o == Inline }
 
 // Reason is why a destination was skipped. Reasons are fixed strings so a
 // summary can count them.
@@ -97,17 +100,20 @@ type Options struct {
 // Share makes every destination share src's data where the contents are
 // identical. Destinations the kernel would refuse (NOCOW mismatch,
 // immutable) are skipped without a call; destinations whose extent map
-// already matches src's are left alone. Results are in the order of dests.
-// An error is returned only when src itself cannot be examined.
+// already matches src's (holes included) are left alone, and an inline
+// source is not sent to the kernel, which would answer "same" and share
+// nothing. Results are in the order of dests. An error is returned only
+// when src itself cannot be examined.
 func Share(src File, dests []File, o Options) ([]Result, error) {
 	res := make([]Result, len(dests))
 	var srcExt []btrfs.Extent
-	if !o.NoSharedShortcut && src.Size > 0 {
+	if src.Size > 0 {
 		var err error
 		if srcExt, err = btrfs.Fiemap(src.F); err != nil {
 			return nil, fmt.Errorf("extent map of source: %w", err)
 		}
 	}
+	inline := btrfs.HasInline(srcExt)
 	var ask []btrfs.DedupeDest
 	var askIdx []int
 	for i, d := range dests {
@@ -116,12 +122,14 @@ func Share(src File, dests []File, o Options) ([]Result, error) {
 			res[i] = Result{Outcome: Differs}
 		case src.Size == 0:
 			res[i] = Result{Outcome: Empty}
+		case inline:
+			res[i] = Result{Outcome: Inline}
 		case d.Flags&btrfs.FlagNocow != src.Flags&btrfs.FlagNocow:
 			res[i] = Result{Outcome: Skipped, Reason: ReasonNocowMismatch}
 		case d.Flags&btrfs.FlagImmutable != 0:
 			res[i] = Result{Outcome: Skipped, Reason: ReasonImmutable}
 		default:
-			if srcExt != nil {
+			if !o.NoSharedShortcut {
 				dext, err := btrfs.Fiemap(d.F)
 				if err != nil {
 					res[i] = Result{Outcome: Skipped, Reason: reasonFor(err), Err: err}

@@ -110,7 +110,7 @@ func Create(dir string, o Options) (*FS, error) {
 // test never leaves a mount behind.
 func (fs *FS) Close() error {
 	var err error
-	for i := 0; i < 50; i++ {
+	for range 20 {
 		if _, err = run("umount", fs.Mnt); err == nil {
 			break
 		}
