@@ -138,3 +138,19 @@ func SetIdleIOPriorityAllThreads() error {
 	}
 	return nil
 }
+
+// TryLock takes an exclusive flock on f without waiting. It returns false
+// (and no error) when another open file description holds it. bedup locks
+// its database file this way; SQLite's own locks are fcntl OFD locks, which
+// Linux keeps apart from flock.
+func TryLock(f *os.File) (bool, error) {
+	err := retryEINTR(func() error { return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) })
+	runtime.KeepAlive(f)
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("flock: %w", err)
+	}
+	return true, nil
+}

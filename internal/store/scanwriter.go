@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// Rows per multi-row statement, and statements per transaction. Multi-row
+// statements cut the per-call overhead of database/sql and the driver,
+// which dominates single-row upserts; a bounded transaction keeps the WAL
+// small and lets an interrupted scan keep what it wrote.
+const (
+	rowsPerStmt = 128
+	rowsPerTx   = 32768
+)
+
+// InodeRow is what a scan learns about one candidate file.
+type InodeRow struct {
+	Ino        uint64
+	Size       uint64
+	Generation uint64 // creation transid
+	Transid    uint64 // last-change transid
+}
+
+// ScanWriter writes one volume's scan results in batches. Rows written
+// before an interruption stay (upserts are idempotent), but the volume's
+// scan position moves only in Finish, so an interrupted scan is redone
+// from where the last completed one ended.
+type ScanWriter struct {
+	d      *DB
+	ctx    context.Context
+	volID  int64
+	tx     *sql.Tx
+	upsert *sql.Stmt
+	del    *sql.Stmt
+	rows   []InodeRow
+	inTx   int
+	// Upserted and Deleted count the rows written.
+	Upserted, Deleted int
+}
+
+// upsertSQL builds the statement for n rows. An inode whose creation
+// generation changed is another file that reuses the number: its hash and
+// extent map are dropped. A changed file keeps them: the dedup step
+// decides from the extent map whether they still hold.
+func upsertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO Inode (vol_id, ino, size, generation, transid, has_updates) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,1)")
+	}
+	b.WriteString(` ON CONFLICT (vol_id, ino) DO UPDATE SET
+		size = excluded.size, transid = excluded.transid, has_updates = 1,
+		hash = iif(Inode.generation = excluded.generation, Inode.hash, NULL),
+		hash_transid = iif(Inode.generation = excluded.generation, Inode.hash_transid, NULL),
+		extents = iif(Inode.generation = excluded.generation, Inode.extents, NULL),
+		generation = excluded.generation`)
+	return b.String()
+}
+
+// NewScanWriter starts writing scan results for a volume.
+func (d *DB) NewScanWriter(ctx context.Context, volID int64) *ScanWriter {
+	return &ScanWriter{d: d, ctx: ctx, volID: volID, rows: make([]InodeRow, 0, rowsPerStmt)}
+}
+
+func (w *ScanWriter) begin() error {
+	if w.tx != nil {
+		return nil
+	}
+	tx, err := w.d.db.BeginTx(w.ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin scan batch: %w", err)
+	}
+	w.tx = tx
+	if w.upsert, err = tx.PrepareContext(w.ctx, upsertSQL(rowsPerStmt)); err != nil {
+		return err
+	}
+	w.del, err = tx.PrepareContext(w.ctx, `DELETE FROM Inode WHERE vol_id = ? AND ino = ?`)
+	return err
+}
+
+// Upsert records a new or changed candidate and flags it for dedup.
+func (w *ScanWriter) Upsert(r InodeRow) error {
+	w.rows = append(w.rows, r)
+	if len(w.rows) == rowsPerStmt {
+		return w.flushRows()
+	}
+	return nil
+}
+
+func (w *ScanWriter) flushRows() error {
+	if len(w.rows) == 0 {
+		return nil
+	}
+	if err := w.begin(); err != nil {
+		return err
+	}
+	stmt := w.upsert
+	if len(w.rows) != rowsPerStmt {
+		var err error
+		if stmt, err = w.tx.PrepareContext(w.ctx, upsertSQL(len(w.rows))); err != nil {
+			return err
+		}
+		defer stmt.Close()
+	}
+	args := make([]any, 0, 5*len(w.rows))
+	for _, r := range w.rows {
+		args = append(args, w.volID, int64(r.Ino), int64(r.Size), int64(r.Generation), int64(r.Transid))
+	}
+	if _, err := stmt.ExecContext(w.ctx, args...); err != nil {
+		return fmt.Errorf("record inodes: %w", err)
+	}
+	w.Upserted += len(w.rows)
+	w.inTx += len(w.rows)
+	w.rows = w.rows[:0]
+	if w.inTx >= rowsPerTx {
+		return w.commit()
+	}
+	return nil
+}
+
+// Delete drops an inode that left the candidates (shrunk below the cutoff,
+// unlinked).
+func (w *ScanWriter) Delete(ino uint64) error {
+	if err := w.begin(); err != nil {
+		return err
+	}
+	if _, err := w.del.ExecContext(w.ctx, w.volID, int64(ino)); err != nil {
+		return fmt.Errorf("drop inode %d: %w", ino, err)
+	}
+	w.Deleted++
+	w.inTx++
+	return nil
+}
+
+func (w *ScanWriter) commit() error {
+	if w.tx == nil {
+		return nil
+	}
+	err := w.tx.Commit()
+	w.tx, w.inTx = nil, 0
+	if err != nil {
+		return fmt.Errorf("commit scan batch: %w", err)
+	}
+	return nil
+}
+
+// Finish writes what is left and, in the same transaction, records that
+// the volume is now scanned up to generation with cutoff.
+func (w *ScanWriter) Finish(generation, cutoff uint64) error {
+	if err := w.flushRows(); err != nil {
+		return err
+	}
+	if err := w.begin(); err != nil {
+		return err
+	}
+	if _, err := w.tx.ExecContext(w.ctx, `
+		UPDATE Volume SET last_tracked_generation = ?, last_tracked_size_cutoff = ?, size_cutoff = ?
+		WHERE id = ?`, int64(generation), int64(cutoff), int64(cutoff), w.volID); err != nil {
+		return fmt.Errorf("record scan position: %w", err)
+	}
+	return w.commit()
+}
+
+// Abort rolls back the open batch (rows of committed batches stay).
+func (w *ScanWriter) Abort() {
+	if w.tx != nil {
+		w.tx.Rollback()
+		w.tx, w.inTx = nil, 0
+	}
+	w.rows = w.rows[:0]
+}

@@ -1,0 +1,258 @@
+// Package store is bedup's tracking database: which filesystems and
+// subvolumes it has seen, the generation each subvolume was last scanned
+// at, and the candidate files (inodes) waiting to be deduplicated. It is
+// SQLite through database/sql; all SQL of the program lives here.
+//
+// One process writes at a time: Open takes an exclusive flock on the
+// database file for the life of the DB and fails at once, naming the
+// holder's pid, when another bedup has it.
+package store
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	_ "github.com/ncruces/go-sqlite3/driver" // registers "sqlite3"
+
+	"github.com/bedup/bedup/internal/btrfs"
+)
+
+//go:embed schema.sql
+var schemaV1 string
+
+// migrations[i] takes the schema from version i to i+1 (PRAGMA user_version).
+var migrations = []string{schemaV1}
+
+// SchemaVersion is the schema version this build writes.
+var SchemaVersion = len(migrations)
+
+// ErrLocked is wrapped by Open when another process holds the database.
+var ErrLocked = errors.New("database in use")
+
+// DB is an open tracking database.
+type DB struct {
+	db   *sql.DB
+	file *os.File // holds the flock; nil when read-only
+	Path string
+}
+
+// DefaultPath is $XDG_DATA_HOME/bedup/db.sqlite, or
+// ~/.local/share/bedup/db.sqlite when XDG_DATA_HOME is unset or relative.
+func DefaultPath() (string, error) {
+	dir := os.Getenv("XDG_DATA_HOME")
+	if !filepath.IsAbs(dir) {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("default database path: %w", err)
+		}
+		dir = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(dir, "bedup", "db.sqlite"), nil
+}
+
+// Options change how Open treats the database.
+type Options struct {
+	// ReadOnly opens an existing database for queries only, without the
+	// writer's lock, so that show works while a dedup runs.
+	ReadOnly bool
+	// CreateDir creates the database's directory when missing (for the
+	// default path; a path the user typed must have its directory).
+	CreateDir bool
+}
+
+// Open opens (creating it if needed, unless read-only) the database at
+// path, checks that it is a bedup database, and brings its schema up to
+// date. Nothing is written to a file that is not one.
+func Open(ctx context.Context, path string, o Options) (*DB, error) {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(path)
+	if o.CreateDir && !o.ReadOnly {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("database directory: %w", err)
+		}
+	}
+	if st, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("database directory %s: %w", dir, errors.Unwrap(err))
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("database directory %s: not a directory", dir)
+	}
+	d := &DB{Path: path}
+	if o.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("database %s: %w (nothing tracked yet: run bedup scan)", path, errors.Unwrap(err))
+		}
+	} else {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", path, errors.Unwrap(err))
+		}
+		ok, err := btrfs.TryLock(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("database %s: %w", path, err)
+		}
+		if !ok {
+			holder := "another process"
+			if pid := lockHolder(f); pid != "" {
+				holder = "pid " + pid
+			}
+			f.Close()
+			return nil, fmt.Errorf("database %s: %w by bedup (%s)", path, ErrLocked, holder)
+		}
+		d.file = f
+	}
+	if err := d.open(ctx, o.ReadOnly); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	return d, nil
+}
+
+func (d *DB) open(ctx context.Context, readOnly bool) error {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Set("_txlock", "immediate")
+	if readOnly {
+		q.Set("mode", "ro")
+	}
+	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: d.Path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return err
+	}
+	// One connection: SQLite has one writer anyway, and each connection of
+	// this driver carries its own memory.
+	db.SetMaxOpenConns(1)
+	d.db = db
+	var version, tables int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return notBedup(err)
+	}
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+		return notBedup(err)
+	}
+	switch {
+	case version == 0 && tables > 0:
+		return errors.New("not a bedup database (it holds other tables)")
+	case version > SchemaVersion:
+		return fmt.Errorf("schema version %d is newer than this bedup understands (%d)", version, SchemaVersion)
+	case readOnly && version < SchemaVersion:
+		return fmt.Errorf("schema version %d needs an upgrade: run bedup scan first", version)
+	}
+	if readOnly {
+		return nil
+	}
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return err
+	}
+	if mode != "wal" {
+		return fmt.Errorf("cannot use write-ahead logging (journal mode %s)", mode)
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return err
+	}
+	return d.migrate(ctx, version)
+}
+
+// notBedup rewords SQLite's answer to a file that is not a database.
+func notBedup(err error) error {
+	if strings.Contains(err.Error(), "not a database") {
+		return errors.New("not a bedup database (not an SQLite file)")
+	}
+	return err
+}
+
+func (d *DB) migrate(ctx context.Context, from int) error {
+	for v := from; v < SchemaVersion; v++ {
+		tx, err := d.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("schema version %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(v+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes the database and releases the lock.
+func (d *DB) Close() error {
+	var err error
+	if d.db != nil {
+		err = d.db.Close()
+	}
+	if d.file != nil {
+		if cerr := d.file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// Files returns the paths of the database and of SQLite's companion files,
+// which must never become deduplication candidates.
+func (d *DB) Files() []string {
+	return []string{d.Path, d.Path + "-wal", d.Path + "-shm", d.Path + "-journal"}
+}
+
+// lockHolder finds the pid holding a flock on f's inode in /proc/locks.
+func lockHolder(f *os.File) string {
+	st, err := btrfs.Fstat(f)
+	if err != nil {
+		return ""
+	}
+	locks, err := os.Open("/proc/locks")
+	if err != nil {
+		return ""
+	}
+	defer locks.Close()
+	// Lines look like "1: FLOCK  ADVISORY  WRITE 1234 00:2f:5678 0 EOF";
+	// the device is major:minor in hex, as the kernel's MAJOR/MINOR split it.
+	want := fmt.Sprintf(":%d", st.Ino)
+	sc := bufio.NewScanner(locks)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 6 || fields[1] != "FLOCK" || !strings.HasSuffix(fields[5], want) {
+			continue
+		}
+		dev := strings.Split(fields[5], ":")
+		if len(dev) != 3 {
+			continue
+		}
+		maj, err1 := strconv.ParseUint(dev[0], 16, 32)
+		min, err2 := strconv.ParseUint(dev[1], 16, 32)
+		if err1 == nil && err2 == nil && devMatches(st.Dev, maj, min) {
+			return fields[4]
+		}
+	}
+	return ""
+}
+
+// devMatches compares a stat st_dev with a major/minor pair the way the
+// kernel's new_encode_dev splits it.
+func devMatches(dev uint64, maj, min uint64) bool {
+	gotMaj := (dev >> 8 & 0xfff) | (dev >> 32 &^ 0xfff)
+	gotMin := (dev & 0xff) | (dev >> 12 &^ 0xff)
+	return gotMaj == maj && gotMin == min
+}
