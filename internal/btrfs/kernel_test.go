@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -399,5 +400,80 @@ func TestCloneDefragSyncfsFlags(t *testing.T) {
 	flags, err := btrfs.GetFlags(openFile(t, nocow))
 	if err != nil || flags&btrfs.FlagNocow == 0 {
 		t.Errorf("GetFlags(nocow) = %#x, %v", flags, err)
+	}
+}
+
+func TestOpenSubvolumeAndPrivateMount(t *testing.T) {
+	fs := testfs.New(t)
+	fs.Subvolume(t, "a")
+	fs.Subvolume(t, "a/b")
+	testfs.WriteFile(t, fs.Path("a/b/f"), []byte("x"))
+	fs.Snapshot(t, "a", "ro", true)
+	top := openDir(t, fs.Mnt)
+	subs, err := btrfs.ListSubvolumes(top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range subs {
+		d, err := btrfs.OpenSubvolume(top, s.ID)
+		if err != nil {
+			t.Errorf("OpenSubvolume(%d %q): %v", s.ID, s.Path, err)
+			continue
+		}
+		if s.Path == "a/b" {
+			if _, err := os.Stat(fmt.Sprintf("/proc/self/fd/%d/f", d.Fd())); err != nil {
+				t.Errorf("file in subvolume a/b not reachable through its handle-opened root: %v", err)
+			}
+		}
+		d.Close()
+	}
+	if _, err := btrfs.OpenSubvolume(top, 9999); err == nil {
+		t.Error("opened a subvolume that does not exist")
+	}
+
+	// A second, unmounted filesystem mounted privately: visible to us, not in
+	// any mount table, gone once closed.
+	img := filepath.Join(t.TempDir(), "img")
+	testfs.WriteFile(t, img, nil)
+	if err := os.Truncate(img, 200<<20); err != nil {
+		t.Fatal(err)
+	}
+	testfs.Run(t, "mkfs.btrfs", "-q", img)
+	dev := strings.TrimSpace(testfs.Run(t, "losetup", "--find", "--show", img))
+	defer testfs.Run(t, "losetup", "-d", dev)
+	before, _ := os.ReadFile("/proc/self/mountinfo")
+	d, err := btrfs.MountPrivate(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := btrfs.GetFSInfo(d)
+	if err != nil {
+		t.Fatalf("private mount is not Btrfs: %v", err)
+	}
+	sysfs := "/sys/fs/btrfs/" + info.UUID()
+	if err := os.WriteFile(fmt.Sprintf("/proc/self/fd/%d/written", d.Fd()), []byte("x"), 0o644); err != nil {
+		t.Errorf("private mount not writable: %v", err)
+	}
+	after, _ := os.ReadFile("/proc/self/mountinfo")
+	if string(before) != string(after) || strings.Contains(string(after), "privmnt") {
+		t.Errorf("private mount visible in this process's mount table:\n%s\n---\n%s", before, after)
+	}
+	d.Close()
+	gone := false
+	for i := 0; i < 100 && !gone; i++ {
+		_, err := os.Stat(sysfs)
+		gone = errors.Is(err, os.ErrNotExist)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !gone {
+		t.Errorf("%s still there: the private mount outlived its descriptor", sysfs)
+	}
+	// Once closed, the filesystem is unmounted: mounting it normally works and
+	// shows the file written through the private mount.
+	mnt := t.TempDir()
+	testfs.Run(t, "mount", dev, mnt)
+	defer testfs.Run(t, "umount", mnt)
+	if _, err := os.Stat(filepath.Join(mnt, "written")); err != nil {
+		t.Errorf("file written through the private mount: %v", err)
 	}
 }
