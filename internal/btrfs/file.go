@@ -154,3 +154,21 @@ func TryLock(f *os.File) (bool, error) {
 	}
 	return true, nil
 }
+
+// MountID returns the id of the mount f was opened through, as
+// /proc/self/mountinfo numbers mounts: it tells whether a mount point path
+// still leads to that mount or to another one stacked over it.
+func MountID(f *os.File) (uint64, error) {
+	var stx unix.Statx_t
+	err := retryEINTR(func() error {
+		return unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &stx)
+	})
+	runtime.KeepAlive(f)
+	if err != nil {
+		return 0, fmt.Errorf("statx: %w", err)
+	}
+	if stx.Mask&unix.STATX_MNT_ID == 0 {
+		return 0, fmt.Errorf("statx: no mount id (kernel older than 5.8)")
+	}
+	return stx.Mnt_id, nil
+}

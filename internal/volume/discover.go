@@ -1,0 +1,583 @@
+package volume
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/bedup/bedup/internal/btrfs"
+	"github.com/bedup/bedup/internal/mountinfo"
+)
+
+// Filesystem is a Btrfs filesystem bedup can see.
+type Filesystem struct {
+	UUID    string
+	Label   string
+	Devices []string
+	// Mounts are its Btrfs mounts in this mount namespace, in mount order.
+	Mounts []mountinfo.Mount
+	// Private is set when bedup mounted it itself, invisibly (see
+	// btrfs.MountPrivate), because it was named but not mounted read-write.
+	Private bool
+
+	top     *os.File // an open directory of the filesystem, or nil
+	desc    string
+	subvols []btrfs.Subvolume
+}
+
+// Desc names the filesystem in output: its label when no other known
+// filesystem has the same one, else its UUID in braces (SPEC §3.6).
+func (f *Filesystem) Desc() string { return f.desc }
+
+// Writable reports whether it has at least one read-write mount.
+func (f *Filesystem) Writable() bool {
+	for _, m := range f.Mounts {
+		if !m.ReadOnly() {
+			return true
+		}
+	}
+	return false
+}
+
+// Top is an open directory of the filesystem (any subvolume), through
+// which its trees are searched and its files opened by handle; nil for a
+// filesystem that is plugged in but was not opened.
+func (f *Filesystem) Top() *os.File { return f.top }
+
+// Subvolumes lists the filesystem's subvolumes from its root tree (cached).
+func (f *Filesystem) Subvolumes() ([]btrfs.Subvolume, error) {
+	if f.subvols != nil {
+		return f.subvols, nil
+	}
+	if f.top == nil {
+		return nil, fmt.Errorf("filesystem %s is not mounted", f.desc)
+	}
+	s, err := btrfs.ListSubvolumes(f.top)
+	if err != nil {
+		return nil, fmt.Errorf("filesystem %s: %w", f.desc, err)
+	}
+	f.subvols = s
+	return s, nil
+}
+
+// describe names a subvolume (path from the top level) the way a user
+// would reach it: through the mount with the longest root that covers it
+// (a real path), else "<filesystem>/<path>" (not a real path).
+func (f *Filesystem) describe(subvolPath string) string {
+	p := "/" + subvolPath
+	best, bestLen := "", -1
+	if !f.Private {
+		for _, m := range f.Mounts {
+			r := m.Root
+			var rest string
+			switch {
+			case r == p:
+			case r == "/":
+				rest = p
+			case strings.HasPrefix(p, r+"/"):
+				rest = p[len(r):]
+			default:
+				continue
+			}
+			if len(r) > bestLen {
+				best, bestLen = path.Join(m.MountPoint, rest), len(r)
+			}
+		}
+	}
+	if bestLen >= 0 {
+		return best
+	}
+	return path.Join(f.desc, subvolPath)
+}
+
+// Volume is an open subvolume.
+type Volume struct {
+	FS       *Filesystem
+	ID       uint64 // subvolume id (5 = top level)
+	Path     string // from the top level, "" for 5
+	Desc     string // how output names it (a real path when one is known)
+	ReadOnly bool
+	Dir      *os.File // its root directory
+}
+
+// Set is the result of Discover: the volumes to work on, the filesystems
+// they belong to, and notices worth telling the user (skipped filesystems
+// and subvolumes). Close it when done.
+type Set struct {
+	Filesystems []*Filesystem
+	Volumes     []*Volume
+	Notices     []string
+	inv         *inventory
+}
+
+// Close closes every descriptor the set holds; a private mount goes away
+// with its last one.
+func (s *Set) Close() {
+	for _, v := range s.Volumes {
+		v.Dir.Close()
+	}
+	s.inv.close()
+}
+
+// Options change which volumes Discover includes.
+type Options struct {
+	// IncludeFrozen includes read-only subvolumes (snapshots) that would
+	// otherwise be skipped because they were not named.
+	IncludeFrozen bool
+}
+
+// inventory is every Btrfs filesystem known to this run.
+type inventory struct {
+	fss     []*Filesystem
+	byUUID  map[string]*Filesystem
+	plugged bool // blkid was consulted
+}
+
+func (inv *inventory) close() {
+	for _, f := range inv.fss {
+		if f.top != nil {
+			f.top.Close()
+			f.top = nil
+		}
+	}
+}
+
+// newInventory finds the mounted Btrfs filesystems: every Btrfs mount point
+// is opened and asked for its filesystem id, which matches mounts to
+// filesystems whatever their device names (dm-crypt, LVM). A mount point
+// hidden under another mount is left out.
+func newInventory() (*inventory, error) {
+	mounts, err := mountinfo.Read()
+	if err != nil {
+		return nil, err
+	}
+	inv := &inventory{byUUID: map[string]*Filesystem{}}
+	for _, m := range mounts {
+		if m.FSType != "btrfs" {
+			continue
+		}
+		d, err := btrfs.OpenDir(m.MountPoint)
+		if err != nil {
+			continue
+		}
+		id, err := btrfs.MountID(d)
+		if err != nil || id != uint64(m.ID) {
+			d.Close() // another mount is stacked on this mount point
+			continue
+		}
+		info, err := btrfs.GetFSInfo(d)
+		if err != nil {
+			d.Close()
+			continue
+		}
+		f := inv.byUUID[info.UUID()]
+		if f == nil {
+			f = &Filesystem{UUID: info.UUID(), top: d}
+			f.Label, f.Devices = sysfsInfo(f.UUID)
+			inv.byUUID[f.UUID] = f
+			inv.fss = append(inv.fss, f)
+		} else {
+			d.Close()
+		}
+		f.Mounts = append(f.Mounts, m)
+	}
+	inv.describe()
+	return inv, nil
+}
+
+// addPlugged adds the filesystems blkid knows that are not mounted.
+func (inv *inventory) addPlugged() error {
+	if inv.plugged {
+		return nil
+	}
+	inv.plugged = true
+	devs, err := blkidAll()
+	if err != nil {
+		return err
+	}
+	for _, p := range devs {
+		f := inv.byUUID[p.UUID]
+		if f == nil {
+			f = &Filesystem{UUID: p.UUID, Label: p.Label}
+			inv.byUUID[p.UUID] = f
+			inv.fss = append(inv.fss, f)
+		}
+		if !contains(f.Devices, p.Device) {
+			f.Devices = append(f.Devices, p.Device)
+		}
+	}
+	inv.describe()
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// describe gives each filesystem its description (label if unique).
+func (inv *inventory) describe() {
+	labels := map[string]int{}
+	for _, f := range inv.fss {
+		labels[f.Label]++
+	}
+	for _, f := range inv.fss {
+		if f.Label != "" && labels[f.Label] == 1 {
+			f.desc = f.Label
+		} else {
+			f.desc = "{" + f.UUID + "}"
+		}
+	}
+}
+
+// sysfsInfo reads a mounted filesystem's label and devices from
+// /sys/fs/btrfs/<uuid>/.
+func sysfsInfo(uuid string) (label string, devices []string) {
+	dir := filepath.Join("/sys/fs/btrfs", uuid)
+	if b, err := os.ReadFile(filepath.Join(dir, "label")); err == nil {
+		label = strings.TrimRight(string(b), "\n")
+	}
+	ents, _ := os.ReadDir(filepath.Join(dir, "devices"))
+	for _, e := range ents {
+		devices = append(devices, "/dev/"+e.Name())
+	}
+	return label, devices
+}
+
+// Inventory lists every Btrfs filesystem the system has: the mounted ones
+// and, through blkid, the ones plugged in but not mounted. It is what show
+// walks. Close the returned set when done.
+func Inventory() (*Set, error) {
+	inv, err := newInventory()
+	if err != nil {
+		return nil, err
+	}
+	if err := inv.addPlugged(); err != nil {
+		inv.close()
+		return nil, err
+	}
+	return &Set{Filesystems: inv.fss, inv: inv}, nil
+}
+
+// Discover resolves filters (none = every mounted, writable filesystem) to
+// open volumes, in order and without repeats.
+func Discover(filters []string, o Options) (*Set, error) {
+	parsed := make([]Filter, 0, len(filters))
+	for _, s := range filters {
+		f, err := ParseFilter(s)
+		if err != nil {
+			return nil, err
+		}
+		parsed = append(parsed, f)
+	}
+	inv, err := newInventory()
+	if err != nil {
+		return nil, err
+	}
+	set := &Set{inv: inv}
+	d := &discovery{set: set, o: o, seen: map[string]bool{}, fsSeen: map[*Filesystem]bool{}}
+	if len(parsed) == 0 {
+		err = d.all()
+	}
+	for _, f := range parsed {
+		if err != nil {
+			break
+		}
+		switch f.Kind {
+		case ByUUID:
+			err = d.byUUID(f)
+		case ByDevice:
+			err = d.byDevice(f)
+		default:
+			err = d.byPath(f)
+		}
+	}
+	if err != nil {
+		set.Close()
+		return nil, err
+	}
+	return set, nil
+}
+
+type discovery struct {
+	set    *Set
+	o      Options
+	seen   map[string]bool // uuid/id of volumes already in the set
+	fsSeen map[*Filesystem]bool
+}
+
+func (d *discovery) add(v *Volume) {
+	key := fmt.Sprintf("%s/%d", v.FS.UUID, v.ID)
+	if d.seen[key] {
+		v.Dir.Close()
+		return
+	}
+	d.seen[key] = true
+	d.set.Volumes = append(d.set.Volumes, v)
+	if !d.fsSeen[v.FS] {
+		d.fsSeen[v.FS] = true
+		d.set.Filesystems = append(d.set.Filesystems, v.FS)
+	}
+}
+
+func (d *discovery) notice(format string, a ...any) {
+	d.set.Notices = append(d.set.Notices, fmt.Sprintf(format, a...))
+}
+
+// all adds every subvolume of every filesystem with a read-write mount.
+func (d *discovery) all() error {
+	for _, f := range d.set.inv.fss {
+		if !f.Writable() {
+			d.notice("skipping %s: not mounted read-write", f.desc)
+			continue
+		}
+		if err := d.wholeFS(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wholeFS adds every subvolume of f but the read-only ones (unless
+// IncludeFrozen), by file handle through its top directory.
+func (d *discovery) wholeFS(f *Filesystem) error {
+	subs, err := f.Subvolumes()
+	if err != nil {
+		return err
+	}
+	subs = sortedByPath(subs)
+	frozen := 0
+	for _, s := range subs {
+		if s.Deleted {
+			continue
+		}
+		if s.ReadOnly && !d.o.IncludeFrozen {
+			frozen++
+			continue
+		}
+		dir, err := btrfs.OpenSubvolume(f.top, s.ID)
+		if err != nil {
+			return fmt.Errorf("filesystem %s: %w", f.desc, err)
+		}
+		d.add(&Volume{FS: f, ID: s.ID, Path: s.Path, Desc: f.describe(s.Path), ReadOnly: s.ReadOnly, Dir: dir})
+	}
+	if frozen > 0 {
+		d.notice("skipping %d read-only subvolume(s) of %s (name them, or use --include-frozen)", frozen, f.desc)
+	}
+	return nil
+}
+
+// sortedByPath orders subvolumes depth first (a parent before its
+// children), the top level first.
+func sortedByPath(subs []btrfs.Subvolume) []btrfs.Subvolume {
+	out := append([]btrfs.Subvolume(nil), subs...)
+	sort.SliceStable(out, func(i, j int) bool { return pathLess(out[i].Path, out[j].Path) })
+	return out
+}
+
+// pathLess compares slash-separated paths component by component, so that
+// "a/b" sorts right after "a" and before "a-b".
+func pathLess(a, b string) bool {
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] != bs[i] {
+			return as[i] < bs[i]
+		}
+	}
+	return len(as) < len(bs)
+}
+
+func (d *discovery) byUUID(flt Filter) error {
+	f := d.set.inv.byUUID[flt.UUID]
+	if f == nil {
+		if err := d.set.inv.addPlugged(); err != nil {
+			return err
+		}
+		f = d.set.inv.byUUID[flt.UUID]
+	}
+	if f == nil {
+		return fmt.Errorf("%s: no Btrfs filesystem with this UUID is plugged in", flt.Arg)
+	}
+	return d.namedFS(f)
+}
+
+// namedFS adds the whole of a filesystem the user named, mounting it
+// privately when no read-write mount shows it.
+func (d *discovery) namedFS(f *Filesystem) error {
+	if !f.Writable() && !f.Private {
+		if len(f.Devices) == 0 {
+			return fmt.Errorf("filesystem %s: no device known to mount it from", f.desc)
+		}
+		top, err := btrfs.MountPrivate(f.Devices[0])
+		if err != nil {
+			return fmt.Errorf("filesystem %s is not mounted read-write and could not be mounted: %w", f.desc, err)
+		}
+		if f.top != nil {
+			f.top.Close()
+		}
+		f.top, f.Private, f.subvols = top, true, nil
+	}
+	return d.wholeFS(f)
+}
+
+func (d *discovery) byDevice(flt Filter) error {
+	real, err := filepath.EvalSymlinks(flt.Path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", flt.Path, unwrapPath(err))
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return fmt.Errorf("%s: %w", flt.Path, unwrapPath(err))
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok || st.Mode()&os.ModeDevice == 0 || st.Mode()&os.ModeCharDevice != 0 {
+		return fmt.Errorf("%s: not a block device", flt.Path)
+	}
+	if f := d.fsWithDevice(sys.Rdev); f != nil {
+		return d.namedFS(f)
+	}
+	p, ok, err := blkidDevice(real)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s: no Btrfs filesystem on this device", flt.Path)
+	}
+	f := d.set.inv.byUUID[p.UUID]
+	if f == nil {
+		if err := d.set.inv.addPlugged(); err != nil {
+			return err
+		}
+		f = d.set.inv.byUUID[p.UUID]
+	}
+	if f == nil {
+		f = &Filesystem{UUID: p.UUID, Label: p.Label, Devices: []string{real}}
+		d.set.inv.byUUID[p.UUID] = f
+		d.set.inv.fss = append(d.set.inv.fss, f)
+		d.set.inv.describe()
+	}
+	if !contains(f.Devices, real) {
+		f.Devices = append([]string{real}, f.Devices...)
+	}
+	return d.namedFS(f)
+}
+
+// fsWithDevice finds a known filesystem one of whose devices is rdev.
+func (d *discovery) fsWithDevice(rdev uint64) *Filesystem {
+	for _, f := range d.set.inv.fss {
+		for _, dev := range f.Devices {
+			if st, err := os.Stat(dev); err == nil {
+				if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Rdev == rdev {
+					return f
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// byPath adds the subvolume whose root is the path and, unless vol:, the
+// subvolumes below it.
+func (d *discovery) byPath(flt Filter) error {
+	dir, err := btrfs.OpenDir(flt.Path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", flt.Path, err)
+	}
+	info, err := btrfs.GetFSInfo(dir)
+	if err != nil {
+		dir.Close()
+		if btrfs.IsNotBtrfs(err) {
+			return fmt.Errorf("%s: %w", flt.Path, ErrNotBtrfs)
+		}
+		return fmt.Errorf("%s: %w", flt.Path, err)
+	}
+	st, err := btrfs.Fstat(dir)
+	if err != nil {
+		dir.Close()
+		return fmt.Errorf("%s: %w", flt.Path, err)
+	}
+	if st.Ino != btrfs.FirstFreeObjectID {
+		dir.Close()
+		return fmt.Errorf("%s: %w", flt.Path, ErrNotSubvolume)
+	}
+	sv, err := btrfs.GetSubvolInfo(dir)
+	if err != nil {
+		dir.Close()
+		return fmt.Errorf("%s: %w", flt.Path, err)
+	}
+	f := d.set.inv.byUUID[info.UUID()]
+	if f == nil {
+		// On Btrfs but through no mount we could open (a mount namespace
+		// or chroot we do not see): work through the path itself.
+		f = &Filesystem{UUID: info.UUID()}
+		f.Label, f.Devices = sysfsInfo(f.UUID)
+		d.set.inv.byUUID[f.UUID] = f
+		d.set.inv.fss = append(d.set.inv.fss, f)
+		d.set.inv.describe()
+	}
+	if f.top == nil {
+		if f.top, err = btrfs.OpenDir(flt.Path); err != nil {
+			dir.Close()
+			return fmt.Errorf("%s: %w", flt.Path, err)
+		}
+	}
+	subs, err := f.Subvolumes()
+	if err != nil {
+		dir.Close()
+		return err
+	}
+	var named btrfs.Subvolume
+	for _, s := range subs {
+		if s.ID == sv.ID {
+			named = s
+		}
+	}
+	d.add(&Volume{FS: f, ID: sv.ID, Path: named.Path, Desc: flt.Path, ReadOnly: sv.ReadOnly, Dir: dir})
+	if flt.Kind == ByVol {
+		return nil
+	}
+	if sv.ID != btrfs.FSTreeObjectID {
+		d.notice("%s is not the top-level subvolume: only it and the subvolumes below it are included (name the filesystem UUID for all)", flt.Path)
+	}
+	below := map[uint64]bool{sv.ID: true}
+	frozen := 0
+	// Parents come before children in path order, whatever their ids.
+	for _, s := range sortedByPath(subs) {
+		if s.Deleted || !below[s.ParentID] || s.ID == sv.ID {
+			continue
+		}
+		below[s.ID] = true
+		if s.ReadOnly && !d.o.IncludeFrozen {
+			frozen++
+			continue
+		}
+		child, err := btrfs.OpenSubvolume(f.top, s.ID)
+		if err != nil {
+			return fmt.Errorf("%s: %w", flt.Path, err)
+		}
+		rel := strings.TrimPrefix(s.Path, named.Path+"/")
+		if named.Path == "" {
+			rel = s.Path
+		}
+		d.add(&Volume{FS: f, ID: s.ID, Path: s.Path, Desc: path.Join(flt.Path, rel), ReadOnly: s.ReadOnly, Dir: child})
+	}
+	if frozen > 0 {
+		d.notice("skipping %d read-only subvolume(s) below %s (name them, or use --include-frozen)", frozen, flt.Path)
+	}
+	return nil
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
