@@ -125,17 +125,25 @@ func (w *ScanWriter) flushRows() error {
 }
 
 // Delete drops an inode that left the candidates (shrunk below the cutoff,
-// unlinked).
-func (w *ScanWriter) Delete(ino uint64) error {
-	if err := w.begin(); err != nil {
-		return err
+// unlinked). It reports whether the inode was tracked.
+func (w *ScanWriter) Delete(ino uint64) (bool, error) {
+	if err := w.flushRows(); err != nil { // keep the order of writes
+		return false, err
 	}
-	if _, err := w.del.ExecContext(w.ctx, w.volID, int64(ino)); err != nil {
-		return fmt.Errorf("drop inode %d: %w", ino, err)
+	if err := w.begin(); err != nil {
+		return false, err
+	}
+	res, err := w.del.ExecContext(w.ctx, w.volID, int64(ino))
+	if err != nil {
+		return false, fmt.Errorf("drop inode %d: %w", ino, err)
+	}
+	w.inTx++
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return false, err
 	}
 	w.Deleted++
-	w.inTx++
-	return nil
+	return true, nil
 }
 
 func (w *ScanWriter) commit() error {

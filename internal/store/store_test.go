@@ -103,8 +103,11 @@ func TestTracking(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Delete(300); err != nil {
-		t.Fatal(err)
+	if ok, err := w.Delete(300); err != nil || !ok {
+		t.Fatalf("Delete(300) = %v, %v", ok, err)
+	}
+	if ok, err := w.Delete(5000); err != nil || ok {
+		t.Fatalf("Delete(untracked) = %v, %v", ok, err)
 	}
 	if err := w.Finish(42, 4096); err != nil {
 		t.Fatal(err)

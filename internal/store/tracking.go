@@ -264,3 +264,48 @@ func (d *DB) IntegrityCheck(ctx context.Context) (string, error) {
 	err := d.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&s)
 	return s, err
 }
+
+// InodeState is a tracked inode as the dedup step and tests see it.
+type InodeState struct {
+	Ino, Size, Generation, Transid uint64
+	Flagged                        bool
+}
+
+// Inodes lists the tracked inodes of a volume by inode number.
+func (d *DB) Inodes(ctx context.Context, volID int64) ([]InodeState, error) {
+	rows, err := d.db.QueryContext(ctx, `
+		SELECT ino, size, generation, transid, has_updates FROM Inode WHERE vol_id = ? ORDER BY ino`, volID)
+	if err != nil {
+		return nil, fmt.Errorf("list inodes: %w", err)
+	}
+	defer rows.Close()
+	var out []InodeState
+	for rows.Next() {
+		var s InodeState
+		if err := rows.Scan(&s.Ino, &s.Size, &s.Generation, &s.Transid, &s.Flagged); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// ClearFlags marks every inode of a volume as handled.
+func (d *DB) ClearFlags(ctx context.Context, volID int64) error {
+	if _, err := d.db.ExecContext(ctx, `UPDATE Inode SET has_updates = 0 WHERE vol_id = ?`, volID); err != nil {
+		return fmt.Errorf("clear flags: %w", err)
+	}
+	return nil
+}
+
+// VolumeByRoot looks up a volume without creating it.
+func (d *DB) VolumeByRoot(ctx context.Context, fsID int64, rootID uint64) (Volume, bool, error) {
+	v, err := scanVolume(d.db.QueryRowContext(ctx, `SELECT `+volumeColumns+` FROM Volume WHERE fs_id = ? AND root_id = ?`, fsID, rootID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, false, nil
+	}
+	if err != nil {
+		return v, false, fmt.Errorf("look up volume %d: %w", rootID, err)
+	}
+	return v, true, nil
+}
