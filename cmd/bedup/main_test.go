@@ -12,6 +12,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/bedup/bedup/internal/btrfs"
 	"github.com/bedup/bedup/internal/cli"
 	"github.com/bedup/bedup/internal/testfs"
 )
@@ -46,6 +47,8 @@ func TestScripts(t *testing.T) {
 				os.RemoveAll(dir)
 			})
 			env.Setenv("MNT", fs.Mnt)
+			// The default database goes to the script's work directory.
+			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/xdg")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -55,6 +58,7 @@ func TestScripts(t *testing.T) {
 			"allmatch": cmdAllmatch,
 			"savenum":  cmdSavenum,
 			"numlt":    cmdNumlt,
+			"fsuuid":   cmdFsuuid,
 		},
 	})
 }
@@ -189,4 +193,17 @@ func TestExitCodes(t *testing.T) {
 	if code := exitCode(context.Canceled); code != 130 {
 		t.Errorf("interrupted: exit %d, want 130", code)
 	}
+}
+
+// fsuuid VAR PATH stores the UUID of the filesystem PATH is on in $VAR.
+func cmdFsuuid(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: fsuuid VAR PATH")
+	}
+	d, err := btrfs.OpenDir(ts.MkAbs(args[1]))
+	ts.Check(err)
+	defer d.Close()
+	info, err := btrfs.GetFSInfo(d)
+	ts.Check(err)
+	ts.Setenv(args[0], info.UUID())
 }

@@ -89,7 +89,8 @@ Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%s: %v (see '%s --help')", c.Name(), err, c.CommandPath())
 	})
-	root.AddCommand(a.findNewCmd(), a.generationCmd(), a.dedupFilesCmd())
+	root.AddCommand(a.scanCmd(), a.showCmd(), a.resetCmd(), a.forgetFSCmd(), a.sizeLookupCmd(),
+		a.findNewCmd(), a.generationCmd(), a.dedupFilesCmd())
 	return root
 }
 

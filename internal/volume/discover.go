@@ -64,10 +64,10 @@ func (f *Filesystem) Subvolumes() ([]btrfs.Subvolume, error) {
 	return s, nil
 }
 
-// describe names a subvolume (path from the top level) the way a user
+// Describe names a subvolume (path from the top level) the way a user
 // would reach it: through the mount with the longest root that covers it
 // (a real path), else "<filesystem>/<path>" (not a real path).
-func (f *Filesystem) describe(subvolPath string) string {
+func (f *Filesystem) Describe(subvolPath string) string {
 	p := "/" + subvolPath
 	best, bestLen := "", -1
 	if !f.Private {
@@ -252,6 +252,16 @@ func sysfsInfo(uuid string) (label string, devices []string) {
 	return label, devices
 }
 
+// Mounted lists the mounted Btrfs filesystems, each with an open directory
+// (Top). Close the returned set when done.
+func Mounted() (*Set, error) {
+	inv, err := newInventory()
+	if err != nil {
+		return nil, err
+	}
+	return &Set{Filesystems: inv.fss, inv: inv}, nil
+}
+
 // Inventory lists every Btrfs filesystem the system has: the mounted ones
 // and, through blkid, the ones plugged in but not mounted. It is what show
 // walks. Close the returned set when done.
@@ -367,7 +377,7 @@ func (d *discovery) wholeFS(f *Filesystem) error {
 		if err != nil {
 			return fmt.Errorf("filesystem %s: %w", f.desc, err)
 		}
-		d.add(&Volume{FS: f, ID: s.ID, Path: s.Path, Desc: f.describe(s.Path), ReadOnly: s.ReadOnly, Dir: dir})
+		d.add(&Volume{FS: f, ID: s.ID, Path: s.Path, Desc: f.Describe(s.Path), ReadOnly: s.ReadOnly, Dir: dir})
 	}
 	if frozen > 0 {
 		d.notice("skipping %d read-only subvolume(s) of %s (name them, or use --include-frozen)", frozen, f.desc)
