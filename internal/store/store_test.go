@@ -62,7 +62,7 @@ func TestOpenRefuses(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name, path, want string
-		o               Options
+		o                Options
 	}{
 		{"missing directory", filepath.Join(dir, "missing", "db.sqlite"), "no such file or directory", Options{}},
 		{"not SQLite", notDB, "not a bedup database", Options{}},
