@@ -18,6 +18,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Tests that need a real process (signals) run the test binary as bedup.
+	if os.Getenv("BEDUP_RUN_MAIN") == "1" {
+		os.Exit(run())
+	}
 	testscript.Main(m, map[string]func(){
 		"bedup": func() { os.Exit(run()) },
 	})

@@ -113,6 +113,9 @@ func Volume(ctx context.Context, db *store.DB, v *volume.Volume, o Options) (Res
 	}, 0)
 	fail := func(err error) (Result, error) {
 		w.Abort()
+		if ctx.Err() != nil {
+			err = ctx.Err() // whatever broke, the run was interrupted
+		}
 		r.Calls, r.Elapsed = s.Calls, time.Since(start)
 		return r, err
 	}
@@ -137,7 +140,8 @@ func Volume(ctx context.Context, db *store.DB, v *volume.Volume, o Options) (Res
 			return fail(fmt.Errorf("%s: inode %d: %w", v.Desc, it.Key.ObjectID, err))
 		}
 		ino := it.Key.ObjectID
-		changed := ii.Transid > lastGen
+		// Everything is new to a first scan (mkfs --rootdir writes transid 0).
+		changed := !vol.Scanned || ii.Transid > lastGen
 		switch {
 		case !ii.IsRegular() || o.Exclude[ino]:
 			continue

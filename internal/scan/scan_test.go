@@ -301,3 +301,23 @@ func TestScanExcludes(t *testing.T) {
 		t.Errorf("excluded file tracked: %+v", got)
 	}
 }
+
+// mkfs.btrfs --rootdir writes inode items with transid 0: a first scan must
+// still take every file.
+func TestScanMkfsRootdirImage(t *testing.T) {
+	fs := testfs.MountImage(t, testfs.ManyFilesImage(t, 2000))
+	set, err := volume.Discover([]string{"vol:" + fs.Mnt}, volume.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := scan.Volume(context.Background(), db, set.Volumes[0], scan.Options{SizeCutoff: 1})
+	if err != nil || r.Retained != 2000 {
+		t.Errorf("first scan of a --rootdir image: %+v, %v", r, err)
+	}
+}

@@ -63,9 +63,12 @@ func upsertSQL(n int) string {
 	return b.String()
 }
 
-// NewScanWriter starts writing scan results for a volume.
+// NewScanWriter starts writing scan results for a volume. Cancelling ctx
+// does not tear a batch apart (database/sql would roll the transaction
+// back under the writer's feet): the scan stops between batches and calls
+// Abort.
 func (d *DB) NewScanWriter(ctx context.Context, volID int64) *ScanWriter {
-	return &ScanWriter{d: d, ctx: ctx, volID: volID, rows: make([]InodeRow, 0, rowsPerStmt)}
+	return &ScanWriter{d: d, ctx: context.WithoutCancel(ctx), volID: volID, rows: make([]InodeRow, 0, rowsPerStmt)}
 }
 
 func (w *ScanWriter) begin() error {
