@@ -243,8 +243,12 @@ func (a *app) showVolumes(ctx context.Context, w io.Writer, db *store.DB, row *s
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  Deduplicated %d files (%s shared, %s freed) in %d dedup events\n",
-			t.Files, humanBytes(t.BytesDeduplicated), humanBytes(t.BytesFreed), t.Events)
+		var tracked int64
+		for _, c := range counts {
+			tracked += c[0]
+		}
+		fmt.Fprintf(w, "  Tracking %d inodes; deduplicated %d files (%s shared, %s freed) in %d dedup events\n",
+			tracked, t.Files, humanBytes(t.BytesDeduplicated), humanBytes(t.BytesFreed), t.Events)
 	}
 	return nil
 }
