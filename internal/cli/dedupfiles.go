@@ -89,7 +89,7 @@ Exit status: 0 when every DEST shares SRC's data afterwards, 1 otherwise.`,
 			if err := cmd.Context().Err(); err != nil {
 				return err
 			}
-			res, err := dedupe.Share(src, dests, dedupe.Options{NoSharedShortcut: defrag})
+			res, err := dedupe.Share(src, dests, dedupe.ShareOptions{NoSharedShortcut: defrag})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}

@@ -89,7 +89,7 @@ Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%s: %v (see '%s --help')", c.Name(), err, c.CommandPath())
 	})
-	root.AddCommand(a.scanCmd(), a.showCmd(), a.resetCmd(), a.forgetFSCmd(), a.sizeLookupCmd(),
+	root.AddCommand(a.dedupCmd("dedup", false), a.dedupCmd("dedup-vol", true), a.scanCmd(), a.showCmd(), a.resetCmd(), a.forgetFSCmd(), a.sizeLookupCmd(),
 		a.findNewCmd(), a.generationCmd(), a.dedupFilesCmd())
 	return root
 }

@@ -38,9 +38,16 @@ writable Btrfs filesystem, read-only snapshots left out):
                   subvolumes below it (read-only ones left out)
   vol:/PATH       that subvolume only (read-only or not)`
 
+// tracked is a scanned volume.
+type tracked struct {
+	v        *volume.Volume
+	r        scan.Result
+	writable bool // selected, not only a source
+}
+
 // track discovers the volumes of filters, opens the database and scans
 // every volume, printing one line per volume.
-func (a *app) track(ctx context.Context, filters []string, f *trackFlags) (*volume.Set, *store.DB, []scan.Result, error) {
+func (a *app) track(ctx context.Context, filters []string, f *trackFlags) (*volume.Set, *store.DB, []tracked, error) {
 	var cutoff uint64
 	if f.sizeCutoff != "" {
 		var err error
@@ -64,21 +71,31 @@ func (a *app) track(ctx context.Context, filters []string, f *trackFlags) (*volu
 	if err := btrfs.SetIdleIOPriorityAllThreads(); err != nil {
 		fmt.Fprintf(a.Err, "bedup: cannot lower I/O priority: %v\n", err)
 	}
-	var results []scan.Result
-	for _, v := range set.Volumes {
+	vols := set.Volumes
+	if !f.noCrossvol {
+		// Read-only subvolumes nobody asked to write into still serve as
+		// sources; alone (--no-crossvol) they could not serve anything.
+		vols = append(vols[:len(vols):len(vols)], set.Sources...)
+	}
+	var results []tracked
+	for i, v := range vols {
 		r, err := scan.Volume(ctx, db, v, scan.Options{SizeCutoff: cutoff, Flush: f.flush, Exclude: excludes(db, v)})
 		if err != nil {
 			db.Close()
 			set.Close()
 			return nil, nil, nil, err
 		}
-		results = append(results, r)
+		results = append(results, tracked{v: v, r: r, writable: i < len(set.Volumes)})
+		role := ""
+		if i >= len(set.Volumes) {
+			role = " (read-only, source only)"
+		}
 		if r.Unchanged {
-			fmt.Fprintf(a.Out, "%s: unchanged since generation %d\n", v.Desc, r.To)
+			fmt.Fprintf(a.Out, "%s%s: unchanged since generation %d\n", v.Desc, role, r.To)
 			continue
 		}
-		fmt.Fprintf(a.Out, "%s: generations %d to %d, size cutoff %d: %d new or changed, %d dropped (%d items in %.2f s)\n",
-			v.Desc, r.From, r.To, r.Cutoff, r.Retained, r.Dropped, r.Items, r.Elapsed.Seconds())
+		fmt.Fprintf(a.Out, "%s%s: generations %d to %d, size cutoff %d: %d new or changed, %d dropped (%d items in %.2f s)\n",
+			v.Desc, role, r.From, r.To, r.Cutoff, r.Retained, r.Dropped, r.Items, r.Elapsed.Seconds())
 	}
 	return set, db, results, nil
 }

@@ -89,8 +89,8 @@ type Result struct {
 	Err     error  // the kernel's error behind a Skipped, if any
 }
 
-// Options change the sharing step.
-type Options struct {
+// ShareOptions change the sharing step.
+type ShareOptions struct {
 	// NoSharedShortcut asks the kernel even when FIEMAP shows the
 	// destination already on the source's extents (dedup-files --defrag,
 	// after the source's extents moved).
@@ -104,7 +104,7 @@ type Options struct {
 // source is not sent to the kernel, which would answer "same" and share
 // nothing. Results are in the order of dests. An error is returned only
 // when src itself cannot be examined.
-func Share(src File, dests []File, o Options) ([]Result, error) {
+func Share(src File, dests []File, o ShareOptions) ([]Result, error) {
 	res := make([]Result, len(dests))
 	var srcExt []btrfs.Extent
 	if src.Size > 0 {

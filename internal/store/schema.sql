@@ -35,13 +35,17 @@ CREATE TABLE Inode (
 	generation   INTEGER NOT NULL, -- transaction that created the inode
 	transid      INTEGER NOT NULL, -- inode's last-change transid at the last scan
 	has_updates  INTEGER NOT NULL DEFAULT 1 CHECK (has_updates IN (0, 1)),
-	hash         BLOB,             -- content hash (dedup)
+	hash         BLOB,             -- content fingerprint (dedup): XXH3-128 of the data, then XXH3-64 of samples
 	hash_transid INTEGER,          -- transid the hash was taken at
 	extents      BLOB,             -- extent map the hash was taken with
 	PRIMARY KEY (vol_id, ino)
 ) WITHOUT ROWID;
 
-CREATE INDEX ix_Inode_size ON Inode (size);
+-- Size groups are walked from the largest size down, within a set of
+-- volumes; the flagged index finds the groups worth a look without reading
+-- the unflagged bulk.
+CREATE INDEX ix_Inode_size ON Inode (size, vol_id);
+CREATE INDEX ix_Inode_flagged ON Inode (size, vol_id) WHERE has_updates = 1;
 
 CREATE TABLE DedupEvent (
 	id          INTEGER PRIMARY KEY,

@@ -110,14 +110,22 @@ type Volume struct {
 type Set struct {
 	Filesystems []*Filesystem
 	Volumes     []*Volume
-	Notices     []string
-	inv         *inventory
+	// Sources are the read-only subvolumes of the selected filesystems that
+	// were left out of Volumes (not named, no --include-frozen). They may
+	// serve as sources to share from, never as destinations: sharing from
+	// the copy a snapshot pins frees its writable twins.
+	Sources []*Volume
+	Notices []string
+	inv     *inventory
 }
 
 // Close closes every descriptor the set holds; a private mount goes away
 // with its last one.
 func (s *Set) Close() {
 	for _, v := range s.Volumes {
+		v.Dir.Close()
+	}
+	for _, v := range s.Sources {
 		v.Dir.Close()
 	}
 	s.inv.close()
@@ -293,7 +301,7 @@ func Discover(filters []string, o Options) (*Set, error) {
 		return nil, err
 	}
 	set := &Set{inv: inv}
-	d := &discovery{set: set, o: o, seen: map[string]bool{}, fsSeen: map[*Filesystem]bool{}}
+	d := &discovery{set: set, o: o, seen: map[string]bool{}, sources: map[string]bool{}, fsSeen: map[*Filesystem]bool{}}
 	if len(parsed) == 0 {
 		err = d.all()
 	}
@@ -314,14 +322,16 @@ func Discover(filters []string, o Options) (*Set, error) {
 		set.Close()
 		return nil, err
 	}
+	d.dropSelectedSources()
 	return set, nil
 }
 
 type discovery struct {
-	set    *Set
-	o      Options
-	seen   map[string]bool // uuid/id of volumes already in the set
-	fsSeen map[*Filesystem]bool
+	set     *Set
+	o       Options
+	seen    map[string]bool // uuid/id of volumes already in the set
+	sources map[string]bool // uuid/id of volumes in Sources
+	fsSeen  map[*Filesystem]bool
 }
 
 func (d *discovery) add(v *Volume) {
@@ -336,6 +346,32 @@ func (d *discovery) add(v *Volume) {
 		d.fsSeen[v.FS] = true
 		d.set.Filesystems = append(d.set.Filesystems, v.FS)
 	}
+}
+
+// source keeps a read-only volume that was not selected as a possible
+// source, unless it is (or later becomes) a selected volume.
+func (d *discovery) source(v *Volume) {
+	key := fmt.Sprintf("%s/%d", v.FS.UUID, v.ID)
+	if d.seen[key] || d.sources[key] {
+		v.Dir.Close()
+		return
+	}
+	d.sources[key] = true
+	d.set.Sources = append(d.set.Sources, v)
+}
+
+// dropSelectedSources removes from Sources the volumes that were selected
+// after all (named by a later filter).
+func (d *discovery) dropSelectedSources() {
+	kept := d.set.Sources[:0]
+	for _, v := range d.set.Sources {
+		if d.seen[fmt.Sprintf("%s/%d", v.FS.UUID, v.ID)] {
+			v.Dir.Close()
+			continue
+		}
+		kept = append(kept, v)
+	}
+	d.set.Sources = kept
 }
 
 func (d *discovery) notice(format string, a ...any) {
@@ -369,18 +405,20 @@ func (d *discovery) wholeFS(f *Filesystem) error {
 		if s.Deleted {
 			continue
 		}
-		if s.ReadOnly && !d.o.IncludeFrozen {
-			frozen++
-			continue
-		}
 		dir, err := btrfs.OpenSubvolume(f.top, s.ID)
 		if err != nil {
 			return fmt.Errorf("filesystem %s: %w", f.desc, err)
 		}
-		d.add(&Volume{FS: f, ID: s.ID, Path: s.Path, Desc: f.Describe(s.Path), ReadOnly: s.ReadOnly, Dir: dir})
+		v := &Volume{FS: f, ID: s.ID, Path: s.Path, Desc: f.Describe(s.Path), ReadOnly: s.ReadOnly, Dir: dir}
+		if s.ReadOnly && !d.o.IncludeFrozen {
+			frozen++
+			d.source(v)
+			continue
+		}
+		d.add(v)
 	}
 	if frozen > 0 {
-		d.notice("skipping %d read-only subvolume(s) of %s (name them, or use --include-frozen)", frozen, f.desc)
+		d.notice("%d read-only subvolume(s) of %s only serve as sources (name them, or use --include-frozen, to deduplicate inside them)", frozen, f.desc)
 	}
 	return nil
 }
@@ -565,10 +603,6 @@ func (d *discovery) byPath(flt Filter) error {
 			continue
 		}
 		below[s.ID] = true
-		if s.ReadOnly && !d.o.IncludeFrozen {
-			frozen++
-			continue
-		}
 		child, err := btrfs.OpenSubvolume(f.top, s.ID)
 		if err != nil {
 			return fmt.Errorf("%s: %w", flt.Path, err)
@@ -577,10 +611,16 @@ func (d *discovery) byPath(flt Filter) error {
 		if named.Path == "" {
 			rel = s.Path
 		}
-		d.add(&Volume{FS: f, ID: s.ID, Path: s.Path, Desc: path.Join(flt.Path, rel), ReadOnly: s.ReadOnly, Dir: child})
+		v := &Volume{FS: f, ID: s.ID, Path: s.Path, Desc: path.Join(flt.Path, rel), ReadOnly: s.ReadOnly, Dir: child}
+		if s.ReadOnly && !d.o.IncludeFrozen {
+			frozen++
+			d.source(v)
+			continue
+		}
+		d.add(v)
 	}
 	if frozen > 0 {
-		d.notice("skipping %d read-only subvolume(s) below %s (name them, or use --include-frozen)", frozen, flt.Path)
+		d.notice("%d read-only subvolume(s) below %s only serve as sources (name them, or use --include-frozen, to deduplicate inside them)", frozen, flt.Path)
 	}
 	return nil
 }
@@ -590,4 +630,22 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// Rotational reports whether any device of the filesystem is a spinning
+// disk (sysfs queue/rotational), where parallel reads only add seeks.
+func (f *Filesystem) Rotational() bool {
+	ents, _ := os.ReadDir(filepath.Join("/sys/fs/btrfs", f.UUID, "devices"))
+	for _, e := range ents {
+		dev := filepath.Join("/sys/fs/btrfs", f.UUID, "devices", e.Name())
+		for _, p := range []string{"queue/rotational", "../queue/rotational"} {
+			if b, err := os.ReadFile(filepath.Join(dev, p)); err == nil {
+				if strings.TrimSpace(string(b)) == "1" {
+					return true
+				}
+				break
+			}
+		}
+	}
+	return false
 }

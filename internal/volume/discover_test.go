@@ -77,8 +77,8 @@ func TestDiscoverFilters(t *testing.T) {
 		want    []string
 		notice  string
 	}{
-		{"no filter", nil, volume.Options{}, all, "skipping 1 read-only subvolume"},
-		{"uuid", []string{uuid}, volume.Options{}, all, "skipping 1 read-only"},
+		{"no filter", nil, volume.Options{}, all, "1 read-only subvolume(s) of"},
+		{"uuid", []string{uuid}, volume.Options{}, all, "only serve as sources"},
 		{"uuid upper case in braces", []string{"{" + strings.ToUpper(uuid) + "}"}, volume.Options{}, all, ""},
 		{"include frozen", []string{uuid}, volume.Options{IncludeFrozen: true},
 			[]string{m, m + "/a", m + "/a/b", m + "/c", m + "/c/deep/newer", m + "/c/deep/newer/moved", m + "/snap"}, ""},
@@ -88,7 +88,7 @@ func TestDiscoverFilters(t *testing.T) {
 			[]string{m + "/c", m + "/c/deep/newer", m + "/c/deep/newer/moved"}, ""},
 		{"vol: excludes descendants", []string{"vol:" + m + "/a"}, volume.Options{}, []string{m + "/a"}, ""},
 		{"named read-only snapshot", []string{m + "/snap"}, volume.Options{}, []string{m + "/snap"}, ""},
-		{"top level path skips the snapshot", []string{m}, volume.Options{}, all, "skipping 1 read-only subvolume(s) below"},
+		{"top level path skips the snapshot", []string{m}, volume.Options{}, all, "1 read-only subvolume(s) below"},
 		{"repeats kept once", []string{"vol:" + m + "/a", m + "/a", uuid}, volume.Options{},
 			[]string{m + "/a", m + "/a/b", m, m + "/c", m + "/c/deep/newer", m + "/c/deep/newer/moved"}, ""},
 	} {
@@ -99,6 +99,16 @@ func TestDiscoverFilters(t *testing.T) {
 		if c.notice != "" && !strings.Contains(strings.Join(set.Notices, "\n"), c.notice) {
 			t.Errorf("%s: notices %q, want one containing %q", c.name, set.Notices, c.notice)
 		}
+	}
+
+	// Read-only subvolumes left out serve as sources.
+	_, set := descs(t, uuid, []string{uuid}, volume.Options{})
+	if len(set.Sources) != 1 || set.Sources[0].Desc != m+"/snap" || !set.Sources[0].ReadOnly {
+		t.Errorf("sources %+v, want the read-only snapshot", set.Sources)
+	}
+	_, set = descs(t, uuid, []string{m + "/snap", m}, volume.Options{})
+	if len(set.Sources) != 0 {
+		t.Errorf("a named snapshot also listed as a source: %+v", set.Sources)
 	}
 
 	// A subvolume also mounted on its own is described by that mount.

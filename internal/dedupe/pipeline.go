@@ -1,0 +1,682 @@
+package dedupe
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+
+	"github.com/bedup/bedup/internal/btrfs"
+	"github.com/bedup/bedup/internal/store"
+	"github.com/bedup/bedup/internal/volume"
+)
+
+// Volume is a scanned volume taking part in a dedup pass.
+type Volume struct {
+	StoreID int64
+	V       *volume.Volume
+	// Writable volumes may receive shares; the others (read-only
+	// subvolumes nobody asked to write into) only serve as sources.
+	Writable bool
+}
+
+// Options change a dedup pass.
+type Options struct {
+	// Defrag defragments each source before sharing it (unshares it from
+	// snapshots; see the --defrag help).
+	Defrag bool
+	// IOThreads bounds how many files are read at once (default 1).
+	IOThreads int
+	// Window is how many size groups are handled per committed batch
+	// (default 200).
+	Window int
+	// Notice receives one line per file skipped, with the reason.
+	Notice func(string)
+	// Progress is called after every size group.
+	Progress func(Progress)
+}
+
+// Progress is the running state of a pass, for a status line.
+type Progress struct {
+	Group, Groups         int    // size groups done, and in all
+	Size                  uint64 // size of the current group
+	BytesDone, BytesTotal int64  // tracked bytes of the groups done, and in all
+	BytesRead             int64
+	BytesDeduped          int64
+	Started               time.Time
+}
+
+// Stats say what a pass did. Tests read them to prove that nothing was read
+// or asked of the kernel when nothing needed it.
+type Stats struct {
+	Groups        int // size groups with a flagged member
+	AlreadyShared int // groups whose members already shared all data
+	FilesSampled  int
+	FilesHashed   int
+	BytesRead     int64 // file data read for samples and hashes
+	DedupeCalls   int   // FIDEDUPERANGE ioctls
+	FilesShared   int   // destinations that now share a source's extents
+	BytesDeduped  int64 // bytes of those destinations
+	BytesFreed    int64 // estimated: exclusive extents of fully redirected copies
+	Dropped       int   // tracked inodes that no longer exist
+	Skipped       map[Reason]int
+	Elapsed       time.Duration
+}
+
+func (s *Stats) skip(r Reason) {
+	if s.Skipped == nil {
+		s.Skipped = map[Reason]int{}
+	}
+	s.Skipped[r]++
+}
+
+// More reasons a file is skipped by the pipeline.
+const (
+	ReasonChanged     Reason = "changed while being deduplicated (kept for the next run)"
+	ReasonUnreadable  Reason = "cannot be read"
+	ReasonNocowAlone  Reason = "NOCOW flag differs from its identical copies (the kernel refuses to share between them)"
+	ReasonReadOnlyVol Reason = "in a read-only subvolume (name it or use --include-frozen to deduplicate inside it)"
+)
+
+// Run deduplicates the flagged size groups of one filesystem's volumes
+// (or of one volume), largest sizes first, committing per window.
+func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options) (Stats, error) {
+	start := time.Now()
+	if o.IOThreads <= 0 {
+		o.IOThreads = 1
+	}
+	if o.Window <= 0 {
+		o.Window = 200
+	}
+	p := &pass{db: db, fsID: fsID, o: o, vols: map[int64]*Volume{}}
+	ids := make([]int64, 0, len(vols))
+	for i := range vols {
+		p.vols[vols[i].StoreID] = &vols[i]
+		ids = append(ids, vols[i].StoreID)
+	}
+	defer func() { p.stats.Elapsed = time.Since(start) }()
+	total, err := db.CountFlaggedSizes(ctx, ids)
+	if err != nil {
+		return p.stats, err
+	}
+	p.progress.Groups, p.progress.Started = total, start
+	if p.progress.BytesTotal, err = db.FlaggedBytes(ctx, ids); err != nil {
+		return p.stats, err
+	}
+	below := ^uint64(0)
+	for {
+		if err := ctx.Err(); err != nil {
+			return p.stats, err
+		}
+		sizes, err := db.FlaggedSizes(ctx, ids, below, o.Window)
+		if err != nil {
+			return p.stats, err
+		}
+		if len(sizes) == 0 {
+			break
+		}
+		batch := db.NewBatch()
+		werr := p.window(ctx, ids, sizes, batch)
+		// Whatever happened, record what was done.
+		if err := batch.Commit(ctx); err != nil {
+			return p.stats, err
+		}
+		if werr != nil {
+			return p.stats, werr
+		}
+		below = sizes[len(sizes)-1]
+	}
+	return p.stats, nil
+}
+
+type pass struct {
+	db       *store.DB
+	fsID     int64
+	o        Options
+	vols     map[int64]*Volume
+	stats    Stats
+	progress Progress
+	mu       sync.Mutex // guards stats and progress during parallel reads
+}
+
+// file is one member of a size group, examined.
+type file struct {
+	m        store.Member
+	vol      *Volume
+	nocow    bool
+	immut    bool
+	print    ExtentPrint
+	shared   uint64 // bytes on extents the kernel says are shared
+	located  uint64 // bytes on located extents
+	inline   bool
+	skip     Reason // set when the file takes no part
+	keepFlag bool   // skipped for a reason worth retrying
+}
+
+// instance is a set of files that already share all their data.
+type instance struct {
+	files  []*file
+	print  ExtentPrint
+	hash   []byte // XXH3-128 then XXH3-64 sample, 24 bytes, or nil
+	sample uint64
+	hasSmp bool
+	rep    *file // the file read for the instance
+	failed bool
+}
+
+type group struct {
+	size      uint64
+	members   int
+	files     []*file
+	instances []*instance
+	done      bool // nothing left to do after examination
+}
+
+func (p *pass) notice(f *file, r Reason, err error) {
+	p.stats.skip(r)
+	if p.o.Notice == nil {
+		return
+	}
+	msg := fmt.Sprintf("%s: %s", p.name(f), r)
+	if err != nil {
+		msg += fmt.Sprintf(" (%v)", err)
+	}
+	p.o.Notice(msg)
+}
+
+// name gives a file's path for messages (resolved only when needed).
+func (p *pass) name(f *file) string {
+	v := f.vol.V
+	h, err := btrfs.OpenByHandle(v.FS.Top(), v.ID, f.m.Ino, f.m.Generation)
+	if err == nil {
+		defer h.Close()
+		if paths, _, err := btrfs.InoPaths(h, f.m.Ino); err == nil && len(paths) > 0 {
+			return path.Join(v.Desc, paths[0])
+		}
+	}
+	return fmt.Sprintf("%s/<inode %d>", v.Desc, f.m.Ino)
+}
+
+// open opens a member by file handle, read-only.
+func (p *pass) open(f *file) (*os.File, error) {
+	v := f.vol.V
+	return btrfs.OpenByHandle(v.FS.Top(), v.ID, f.m.Ino, f.m.Generation)
+}
+
+func gone(err error) bool {
+	return errors.Is(err, unix.ESTALE) || errors.Is(err, unix.ENOENT) || errors.Is(err, btrfs.ErrNotRegular) || errors.Is(err, unix.EISDIR)
+}
+
+// window handles the size groups of one window: examine every member
+// (metadata only), read what must be read with up to IOThreads readers,
+// then share group by group.
+func (p *pass) window(ctx context.Context, ids []int64, sizes []uint64, b *store.Batch) error {
+	var groups []*group
+	for _, size := range sizes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		members, err := p.db.Members(ctx, ids, size)
+		if err != nil {
+			return err
+		}
+		p.stats.Groups++
+		g := p.examine(size, members, b)
+		groups = append(groups, g)
+	}
+	if err := p.readAll(ctx, groups); err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p.share(g, b)
+		p.progress.Group++
+		p.progress.Size = g.size
+		p.progress.BytesDone += int64(g.size) * int64(g.members)
+		if p.o.Progress != nil {
+			p.progress.BytesRead, p.progress.BytesDeduped = p.stats.BytesRead, p.stats.BytesDeduped
+			p.o.Progress(p.progress)
+		}
+	}
+	return nil
+}
+
+// examine opens every member of a size group for its metadata (flags and
+// extent map) and sorts the members into instances. A group left with
+// fewer than two instances needs no read and no ioctl.
+func (p *pass) examine(size uint64, members []store.Member, b *store.Batch) *group {
+	g := &group{size: size, members: len(members)}
+	for _, m := range members {
+		f := &file{m: m, vol: p.vols[m.VolID]}
+		h, err := p.open(f)
+		if gone(err) {
+			b.Drop(m.VolID, m.Ino)
+			p.stats.Dropped++
+			continue
+		}
+		if err != nil {
+			f.skip, f.keepFlag = ReasonUnreadable, true
+			p.notice(f, ReasonUnreadable, err)
+			g.files = append(g.files, f)
+			continue
+		}
+		err = p.describe(f, h, size)
+		h.Close()
+		if err != nil {
+			f.skip, f.keepFlag = ReasonUnreadable, true
+			p.notice(f, ReasonUnreadable, err)
+		}
+		g.files = append(g.files, f)
+	}
+	// Instances: files with the same extent print share their data.
+	byPrint := map[string]*instance{}
+	for _, f := range g.files {
+		if f.skip != "" || f.inline {
+			continue
+		}
+		key := string(f.print)
+		in := byPrint[key]
+		if in == nil || f.print == nil {
+			in = &instance{print: f.print}
+			if f.print != nil {
+				byPrint[key] = in
+			}
+			g.instances = append(g.instances, in)
+		}
+		in.files = append(in.files, f)
+		// A hash stored with the same extent map still holds.
+		if in.hash == nil && len(f.m.Hash) == 24 && f.print.Equal(ExtentPrint(f.m.Extents)) {
+			in.hash = f.m.Hash
+			in.sample, in.hasSmp = binary.LittleEndian.Uint64(f.m.Hash[16:]), true
+		}
+	}
+	if len(g.instances) < 2 {
+		if len(g.instances) == 1 && len(g.files) > 1 {
+			p.stats.AlreadyShared++
+		}
+		g.done = true
+		p.finish(g, b)
+	}
+	return g
+}
+
+// describe fills a file's facts from its open descriptor.
+func (p *pass) describe(f *file, h *os.File, size uint64) error {
+	st, err := btrfs.Fstat(h)
+	if err != nil {
+		return err
+	}
+	if uint64(st.Size) != size {
+		f.skip, f.keepFlag = ReasonChanged, true
+		return nil
+	}
+	flags, err := btrfs.GetFlags(h)
+	if err != nil {
+		return err
+	}
+	f.nocow, f.immut = flags&btrfs.FlagNocow != 0, flags&btrfs.FlagImmutable != 0
+	ext, err := btrfs.Fiemap(h)
+	if err != nil {
+		return err
+	}
+	f.inline = btrfs.HasInline(ext)
+	f.print = Print(ext, size)
+	for _, e := range ext {
+		if e.Located() {
+			f.located += e.Length
+			if e.Shared() {
+				f.shared += e.Length
+			}
+		}
+	}
+	return nil
+}
+
+// finish records the outcome of a group whose files were not shared:
+// flags cleared (unless worth retrying), hashes and prints kept.
+func (p *pass) finish(g *group, b *store.Batch) {
+	for _, in := range g.instances {
+		for _, f := range in.files {
+			if !f.m.Flagged && bytes.Equal(f.m.Hash, in.hash) && bytes.Equal(f.m.Extents, f.print) {
+				continue
+			}
+			b.SetResult(f.m.VolID, f.m.Ino, in.hash, f.print, f.keepFlag)
+		}
+	}
+	for _, f := range g.files {
+		if (f.skip != "" || f.inline) && f.m.Flagged != f.keepFlag {
+			b.SetFlag(f.m.VolID, f.m.Ino, f.keepFlag)
+		}
+	}
+}
+
+type readJob struct {
+	in     *instance
+	size   uint64
+	sample bool
+}
+
+// readAll computes what the window's groups need: samples of the
+// instances without a stored hash, then full hashes of those whose sample
+// matches another instance's.
+func (p *pass) readAll(ctx context.Context, groups []*group) error {
+	var jobs []readJob
+	for _, g := range groups {
+		if g.done {
+			continue
+		}
+		for _, in := range g.instances {
+			if !in.hasSmp {
+				jobs = append(jobs, readJob{in: in, size: g.size, sample: true})
+			}
+		}
+	}
+	if err := p.run(ctx, jobs); err != nil {
+		return err
+	}
+	jobs = jobs[:0]
+	for _, g := range groups {
+		if g.done {
+			continue
+		}
+		count := map[uint64]int{}
+		for _, in := range g.instances {
+			if in.hasSmp {
+				count[in.sample]++
+			}
+		}
+		for _, in := range g.instances {
+			if in.hash == nil && in.hasSmp && count[in.sample] > 1 {
+				jobs = append(jobs, readJob{in: in, size: g.size})
+			}
+		}
+	}
+	return p.run(ctx, jobs)
+}
+
+func (p *pass) run(ctx context.Context, jobs []readJob) error {
+	var eg errgroup.Group // no derived context: Wait would cancel it
+	eg.SetLimit(p.o.IOThreads)
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		eg.Go(func() error {
+			p.read(j)
+			return nil
+		})
+	}
+	eg.Wait()
+	return ctx.Err()
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, readBuf); return &b }}
+
+// read samples or hashes one instance through one of its files.
+func (p *pass) read(j readJob) {
+	in := j.in
+	for _, f := range in.files {
+		h, err := p.open(f)
+		if err != nil {
+			continue
+		}
+		if j.sample {
+			s, err := Sample(h, j.size)
+			h.Close()
+			if err != nil {
+				continue
+			}
+			p.mu.Lock()
+			in.sample, in.hasSmp = s, true
+			p.stats.FilesSampled++
+			p.stats.BytesRead += min(int64(j.size), 3*sampleSize)
+			p.mu.Unlock()
+			return
+		}
+		bp := bufPool.Get().(*[]byte)
+		sum, n, err := Hash(h, *bp)
+		bufPool.Put(bp)
+		h.Close()
+		p.mu.Lock()
+		p.stats.BytesRead += n
+		p.mu.Unlock()
+		if err != nil || uint64(n) != j.size {
+			continue
+		}
+		hash := make([]byte, 24)
+		copy(hash, sum[:])
+		binary.LittleEndian.PutUint64(hash[16:], in.sample)
+		p.mu.Lock()
+		in.hash, in.rep = hash, f
+		p.stats.FilesHashed++
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Lock()
+	in.failed = true
+	p.mu.Unlock()
+}
+
+// share makes the identical instances of a group share one source's
+// extents.
+func (p *pass) share(g *group, b *store.Batch) {
+	if g.done {
+		return
+	}
+	// Identical instances, by hash and by NOCOW class: the kernel refuses
+	// to share between files whose data checksumming differs.
+	type key struct {
+		hash  string
+		nocow bool
+	}
+	sets := map[key][]*instance{}
+	hashes := map[string]map[bool]bool{}
+	for _, in := range g.instances {
+		if in.hash == nil {
+			continue
+		}
+		nocow := in.files[0].nocow
+		k := key{string(in.hash[:16]), nocow}
+		sets[k] = append(sets[k], in)
+		if hashes[k.hash] == nil {
+			hashes[k.hash] = map[bool]bool{}
+		}
+		hashes[k.hash][nocow] = true
+	}
+	keys := make([]key, 0, len(sets))
+	for k := range sets {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].hash != keys[j].hash {
+			return keys[i].hash < keys[j].hash
+		}
+		return !keys[i].nocow
+	})
+	for _, k := range keys {
+		set := sets[k]
+		if len(hashes[k.hash]) > 1 && len(set) == 1 {
+			// Its identical copies are on the other side of the NOCOW line.
+			for _, f := range set[0].files {
+				if f.vol.Writable {
+					p.notice(f, ReasonNocowAlone, nil)
+				}
+			}
+		}
+		if len(set) < 2 {
+			continue
+		}
+		p.shareSet(g.size, set, b)
+	}
+	p.finish(g, b)
+}
+
+// source picks the instance to share from: the one whose extents are most
+// shared already (pinned by snapshots: sharing from it frees everything
+// else), then one that cannot be written anyway, then the one with the
+// fewest allocated bytes (a sparse copy), then the lowest (subvolume,
+// inode) as in the original.
+func source(set []*instance) *instance {
+	best := set[0]
+	score := func(in *instance) (uint64, bool, uint64, uint64, uint64) {
+		var shared uint64
+		writable := false
+		for _, f := range in.files {
+			shared = max(shared, f.shared)
+			writable = writable || f.vol.Writable
+		}
+		f := in.files[0]
+		return shared, !writable, f.located, f.vol.V.ID, f.m.Ino
+	}
+	for _, in := range set[1:] {
+		s1, r1, l1, v1, i1 := score(in)
+		s2, r2, l2, v2, i2 := score(best)
+		switch {
+		case s1 != s2:
+			if s1 > s2 {
+				best = in
+			}
+		case r1 != r2:
+			if r1 {
+				best = in
+			}
+		case l1 != l2:
+			if l1 < l2 {
+				best = in
+			}
+		case v1 != v2:
+			if v1 < v2 {
+				best = in
+			}
+		case i1 < i2:
+			best = in
+		}
+	}
+	return best
+}
+
+// shareSet shares one source instance into every writable file of the
+// other instances of an identical set, and logs the event.
+func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
+	src := source(set)
+	rep := src.rep
+	if rep == nil {
+		rep = src.files[0]
+	}
+	sf, err := p.open(rep)
+	if err != nil {
+		for _, in := range set {
+			for _, f := range in.files {
+				f.keepFlag = true
+			}
+		}
+		p.notice(rep, ReasonUnreadable, err)
+		return
+	}
+	defer sf.Close()
+	if p.o.Defrag && rep.vol.Writable {
+		if err := btrfs.Defrag(sf); err != nil {
+			p.notice(rep, ReasonRefused, err)
+		} else if ext, err := btrfs.Fiemap(sf); err == nil {
+			src.print = Print(ext, size)
+			for _, f := range src.files {
+				f.print = src.print
+			}
+		}
+	}
+	type dest struct {
+		f  *file
+		in *instance
+	}
+	var dests []dest
+	for _, in := range set {
+		if in == src {
+			continue
+		}
+		for _, f := range in.files {
+			switch {
+			case !f.vol.Writable:
+				p.stats.skip(ReasonReadOnlyVol)
+			case f.immut:
+				p.notice(f, ReasonImmutable, nil)
+			default:
+				dests = append(dests, dest{f, in})
+			}
+		}
+	}
+	event := []store.EventInode{{VolID: rep.m.VolID, Ino: rep.m.Ino}}
+	ok := map[*file]bool{}
+	for len(dests) > 0 {
+		batch := dests[:min(len(dests), btrfs.MaxDedupeDests)]
+		dests = dests[len(batch):]
+		var open []btrfs.DedupeDest
+		var which []dest
+		for _, d := range batch {
+			h, err := p.open(d.f)
+			if err != nil {
+				d.f.keepFlag = !gone(err)
+				p.notice(d.f, ReasonUnreadable, err)
+				continue
+			}
+			open = append(open, btrfs.DedupeDest{File: h})
+			which = append(which, d)
+		}
+		res := btrfs.Dedupe(sf, 0, size, open)
+		calls := 0
+		for i, r := range res {
+			open[i].File.Close()
+			d := which[i]
+			calls = max(calls, r.Calls) // one ioctl per chunk serves the whole batch
+			switch r.Status {
+			case btrfs.DedupeSame:
+				ok[d.f] = true
+				p.stats.FilesShared++
+				p.stats.BytesDeduped += int64(size)
+				event = append(event, store.EventInode{VolID: d.f.m.VolID, Ino: d.f.m.Ino})
+			case btrfs.DedupeDiffers:
+				d.f.keepFlag = true
+				p.notice(d.f, ReasonChanged, nil)
+			default:
+				reason := reasonFor(r.Err)
+				d.f.keepFlag = reason == ReasonBusy || reason == ReasonIO || reason == ReasonRefused
+				p.notice(d.f, reason, r.Err)
+			}
+		}
+		p.stats.DedupeCalls += calls
+	}
+	var freed uint64
+	for _, in := range set {
+		if in == src {
+			continue
+		}
+		all := true
+		for _, f := range in.files {
+			if ok[f] {
+				f.print = src.print // it now holds the source's extents
+			} else {
+				all = false
+			}
+		}
+		// The old extents are free only when no file of the instance still
+		// uses them, and only the part nobody else (a snapshot) shares.
+		if all {
+			freed += in.files[0].located - min(in.files[0].located, in.files[0].shared)
+			in.print, in.hash = src.print, src.hash
+		}
+	}
+	p.stats.BytesFreed += int64(freed)
+	if len(event) > 1 {
+		b.Event(p.fsID, size, freed, event)
+	}
+}
