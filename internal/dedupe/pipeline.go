@@ -131,11 +131,39 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options
 			return p.stats, err
 		}
 		if werr != nil {
+			p.recordTransids(ctx)
 			return p.stats, werr
 		}
 		below = sizes[len(sizes)-1]
 	}
-	return p.stats, nil
+	return p.stats, p.recordTransids(ctx)
+}
+
+// recordTransids stores the transid each shared destination has after the
+// share, once it is committed, so that the next scan does not flag it
+// again: bedup's own dedupe is not a change of content.
+func (p *pass) recordTransids(ctx context.Context) error {
+	if len(p.shared) == 0 {
+		return nil
+	}
+	synced := map[*volume.Filesystem]bool{}
+	b := p.db.NewBatch()
+	for _, f := range p.shared {
+		fs := f.vol.V.FS
+		if !synced[fs] {
+			if err := btrfs.Syncfs(fs.Top()); err != nil {
+				return err
+			}
+			synced[fs] = true
+		}
+		ii, err := btrfs.InodeItemOf(fs.Top(), f.vol.V.ID, f.m.Ino)
+		if err != nil || ii.Generation != f.m.Generation {
+			continue // gone or replaced meanwhile: the scan will see it
+		}
+		b.SetTransid(f.m.VolID, f.m.Ino, ii.Transid)
+	}
+	p.shared = nil
+	return b.Commit(ctx)
 }
 
 type pass struct {
@@ -145,6 +173,7 @@ type pass struct {
 	vols     map[int64]*Volume
 	stats    Stats
 	progress Progress
+	shared   []*file // destinations shared so far
 	mu       sync.Mutex // guards stats and progress during parallel reads
 }
 
@@ -607,7 +636,10 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 		for _, f := range in.files {
 			switch {
 			case !f.vol.Writable:
+				// Kept flagged: a later run that may write into its
+				// subvolume (named, or --include-frozen) takes it up.
 				p.stats.skip(ReasonReadOnlyVol)
+				f.keepFlag = true
 			case f.immut:
 				p.notice(f, ReasonImmutable, nil)
 			default:
@@ -641,6 +673,7 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 			switch r.Status {
 			case btrfs.DedupeSame:
 				ok[d.f] = true
+				p.shared = append(p.shared, d.f)
 				p.stats.FilesShared++
 				p.stats.BytesDeduped += int64(size)
 				event = append(event, store.EventInode{VolID: d.f.m.VolID, Ino: d.f.m.Ino})

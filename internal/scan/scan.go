@@ -45,7 +45,7 @@ type Result struct {
 	Unchanged bool
 	Items     int // items the kernel returned
 	Inodes    int // inode items among them
-	Retained  int // candidates recorded as new or changed
+	Retained  int // candidates recorded as new or changed (rows written)
 	Dropped   int // candidates removed (shrunk below the cutoff, unlinked)
 	Calls     int // tree search ioctls
 	Elapsed   time.Duration
@@ -161,7 +161,6 @@ func Volume(ctx context.Context, db *store.DB, v *volume.Volume, o Options) (Res
 			if err := w.Upsert(store.InodeRow{Ino: ino, Size: ii.Size, Generation: ii.Generation, Transid: ii.Transid}); err != nil {
 				return fail(err)
 			}
-			r.Retained++
 		}
 	}
 	if err := s.Err(); err != nil {
@@ -173,6 +172,7 @@ func Volume(ctx context.Context, db *store.DB, v *volume.Volume, o Options) (Res
 	if err := w.Finish(r.To, r.Cutoff); err != nil {
 		return fail(err)
 	}
+	r.Retained = w.Upserted
 	r.Calls, r.Elapsed = s.Calls, time.Since(start)
 	return r, nil
 }

@@ -195,3 +195,13 @@ func (d *DB) FlaggedBytes(ctx context.Context, vols []int64) (int64, error) {
 	}
 	return n.Int64, nil
 }
+
+// SetTransid records an inode's transid after bedup changed it (a share
+// bumps the destination's transid), so the next scan does not take bedup's
+// own work for a change.
+func (b *Batch) SetTransid(volID int64, ino, transid uint64) {
+	b.ops = append(b.ops, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE Inode SET transid = ? WHERE vol_id = ? AND ino = ?`, int64(transid), volID, int64(ino))
+		return err
+	})
+}

@@ -37,7 +37,8 @@ type ScanWriter struct {
 	del    *sql.Stmt
 	rows   []InodeRow
 	inTx   int
-	// Upserted and Deleted count the rows written.
+	// Upserted counts the rows inserted or changed (a row that already
+	// held the same inode state is not), Deleted the rows dropped.
 	Upserted, Deleted int
 }
 
@@ -54,12 +55,16 @@ func upsertSQL(n int) string {
 		}
 		b.WriteString("(?,?,?,?,?,1)")
 	}
+	// A row already holding this very inode state is left alone: that is
+	// how a file bedup itself deduplicated (its transid recorded after the
+	// share) does not come back as changed.
 	b.WriteString(` ON CONFLICT (vol_id, ino) DO UPDATE SET
 		size = excluded.size, transid = excluded.transid, has_updates = 1,
 		hash = iif(Inode.generation = excluded.generation, Inode.hash, NULL),
 		hash_transid = iif(Inode.generation = excluded.generation, Inode.hash_transid, NULL),
 		extents = iif(Inode.generation = excluded.generation, Inode.extents, NULL),
-		generation = excluded.generation`)
+		generation = excluded.generation
+		WHERE Inode.transid <> excluded.transid OR Inode.size <> excluded.size OR Inode.generation <> excluded.generation`)
 	return b.String()
 }
 
@@ -115,10 +120,13 @@ func (w *ScanWriter) flushRows() error {
 	for _, r := range w.rows {
 		args = append(args, w.volID, int64(r.Ino), int64(r.Size), int64(r.Generation), int64(r.Transid))
 	}
-	if _, err := stmt.ExecContext(w.ctx, args...); err != nil {
+	res, err := stmt.ExecContext(w.ctx, args...)
+	if err != nil {
 		return fmt.Errorf("record inodes: %w", err)
 	}
-	w.Upserted += len(w.rows)
+	if n, err := res.RowsAffected(); err == nil {
+		w.Upserted += int(n)
+	}
 	w.inTx += len(w.rows)
 	w.rows = w.rows[:0]
 	if w.inTx >= rowsPerTx {
