@@ -173,7 +173,7 @@ type pass struct {
 	vols     map[int64]*Volume
 	stats    Stats
 	progress Progress
-	shared   []*file // destinations shared so far
+	shared   []*file    // destinations shared so far
 	mu       sync.Mutex // guards stats and progress during parallel reads
 }
 
