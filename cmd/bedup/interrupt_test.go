@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,4 +78,102 @@ func TestScanInterrupt(t *testing.T) {
 	if s, err := d.IntegrityCheck(context.Background()); err != nil || s != "ok" {
 		t.Errorf("integrity check: %q, %v", s, err)
 	}
+}
+
+// TestDedupInterrupt sends SIGINT to a dedup of 1000 size groups once its
+// first window is committed: bedup exits 130, every pair is either fully
+// shared or untouched, and the next run finishes the job.
+func TestDedupInterrupt(t *testing.T) {
+	fs := testfs.New(t, testfs.Options{SizeMiB: 1024})
+	const groups = 1000
+	var pairs [][2]string
+	for i := range groups {
+		data := testfs.Bytes(uint64(i), 64<<10+i)
+		a := testfs.WriteFile(t, fs.Path(fmt.Sprintf("a/%04d", i)), data)
+		b := testfs.WriteFile(t, fs.Path(fmt.Sprintf("b/%04d", i)), data)
+		pairs = append(pairs, [2]string{a, b})
+	}
+	fs.Sync(t)
+	db := filepath.Join(t.TempDir(), "db.sqlite")
+	cmd, out, errb := bedupProcess("dedup", "--size-cutoff", "4K", "--db-path", db, fs.Mnt)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the first committed window of results.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if events(t, db) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no dedup results were ever committed")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("interrupted dedup: %v (want exit 130)\nstdout: %s\nstderr: %s", err, out, errb)
+	}
+	if !strings.HasSuffix(errb.String(), "bedup: interrupted\n") {
+		t.Errorf("stderr %q", errb)
+	}
+	shared := 0
+	for _, p := range pairs {
+		switch {
+		case testfs.Shares(t, p[0], p[1]):
+			shared++
+		case overlaps(t, p[0], p[1]):
+			t.Fatalf("%s is half shared with %s", p[1], p[0])
+		}
+	}
+	if shared == 0 || shared == groups {
+		t.Errorf("%d of %d pairs shared at the interrupt: the test did not interrupt a run", shared, groups)
+	}
+	cmd, out, errb = bedupProcess("dedup", "--db-path", db, fs.Mnt)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("dedup after the interrupt: %v\n%s", err, errb)
+	}
+	for _, p := range pairs {
+		if !testfs.Shares(t, p[0], p[1]) {
+			t.Fatalf("%s not shared after the second run\n%s", p[1], out)
+		}
+	}
+}
+
+// events counts the dedup events committed so far.
+func events(t *testing.T, db string) int64 {
+	t.Helper()
+	if _, err := os.Stat(db); err != nil {
+		return 0
+	}
+	d, err := store.Open(context.Background(), db, store.Options{ReadOnly: true})
+	if err != nil {
+		return 0
+	}
+	defer d.Close()
+	fss, err := d.Filesystems(context.Background())
+	if err != nil || len(fss) == 0 {
+		return 0
+	}
+	tot, err := d.Totals(context.Background(), fss[0].ID)
+	if err != nil {
+		return 0
+	}
+	return tot.Events
+}
+
+// overlaps reports whether any byte of b lies on an extent of a.
+func overlaps(t *testing.T, a, b string) bool {
+	t.Helper()
+	for _, ea := range testfs.Extents(t, a) {
+		for _, eb := range testfs.Extents(t, b) {
+			if eb.Physical < ea.Physical+ea.Length && ea.Physical < eb.Physical+eb.Length {
+				return true
+			}
+		}
+	}
+	return false
 }

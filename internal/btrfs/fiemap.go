@@ -64,20 +64,26 @@ func (e Extent) Located() bool {
 	return e.Flags&(ExtentDataInline|ExtentDelalloc|ExtentUnknown|ExtentNotAligned) == 0 && e.Physical != 0
 }
 
-// fiemapBatch is how many extents one FIEMAP call asks for.
-const fiemapBatch = 512
+// How many extents one FIEMAP call asks for: few at first (most files
+// have few extents, and the buffer is cleared for every call), more once a
+// file shows it has many.
+const (
+	fiemapFirst = 16
+	fiemapBatch = 512
+)
 
 // Fiemap returns the extent map of the whole file, asking the kernel to
 // flush delayed allocation first (FIEMAP_FLAG_SYNC). Holes are absent.
 func Fiemap(f *os.File) ([]Extent, error) {
 	hdr := int(unsafe.Sizeof(fiemapHeader{}))
 	ext := int(unsafe.Sizeof(fiemapExtent{}))
-	mem := make([]uint64, (hdr+fiemapBatch*ext)/8)
+	batch := fiemapFirst
+	mem := make([]uint64, (hdr+batch*ext)/8)
 	var out []Extent
 	start := uint64(0)
 	for {
 		h := (*fiemapHeader)(unsafe.Pointer(&mem[0]))
-		*h = fiemapHeader{Start: start, Length: ^uint64(0) - start, Flags: fiemapFlagSync, ExtentCount: fiemapBatch}
+		*h = fiemapHeader{Start: start, Length: ^uint64(0) - start, Flags: fiemapFlagSync, ExtentCount: uint32(batch)}
 		if err := fileIoctl(f, iocFiemap, unsafe.Pointer(&mem[0])); err != nil {
 			return nil, fmt.Errorf("fiemap: %w", err)
 		}
@@ -85,8 +91,8 @@ func Fiemap(f *os.File) ([]Extent, error) {
 		if n == 0 {
 			return out, nil
 		}
-		if n > fiemapBatch {
-			return nil, fmt.Errorf("fiemap: kernel mapped %d extents, asked for %d", n, fiemapBatch)
+		if n > batch {
+			return nil, fmt.Errorf("fiemap: kernel mapped %d extents, asked for %d", n, batch)
 		}
 		exts := unsafe.Slice((*fiemapExtent)(unsafe.Add(unsafe.Pointer(&mem[0]), hdr)), n)
 		last := false
@@ -99,5 +105,9 @@ func Fiemap(f *os.File) ([]Extent, error) {
 			return out, nil
 		}
 		start = end
+		if batch < fiemapBatch {
+			batch = fiemapBatch
+			mem = make([]uint64, (hdr+batch*ext)/8)
+		}
 	}
 }

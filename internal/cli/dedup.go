@@ -136,6 +136,9 @@ func addStats(a, b dedupe.Stats) dedupe.Stats {
 	a.BytesDeduped += b.BytesDeduped
 	a.BytesFreed += b.BytesFreed
 	a.Dropped += b.Dropped
+	a.ExamineTime += b.ExamineTime
+	a.ReadTime += b.ReadTime
+	a.ShareTime += b.ShareTime
 	for r, n := range b.Skipped {
 		if a.Skipped == nil {
 			a.Skipped = map[dedupe.Reason]int{}
@@ -169,5 +172,6 @@ func (a *app) summary(s dedupe.Stats, elapsed time.Duration) {
 	if s.Dropped > 0 {
 		fmt.Fprintf(w, "deleted files forgotten: %d\n", s.Dropped)
 	}
-	fmt.Fprintf(w, "elapsed: %.2f s\n", elapsed.Seconds())
+	fmt.Fprintf(w, "elapsed: %.2f s (examining %.2f s, reading %.2f s, sharing %.2f s)\n",
+		elapsed.Seconds(), s.ExamineTime.Seconds(), s.ReadTime.Seconds(), s.ShareTime.Seconds())
 }

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -37,7 +39,8 @@ type Streams struct {
 // app is the state shared by every command of one invocation.
 type app struct {
 	Streams
-	ran bool // a command's RunE was reached: errors after that are not usage errors
+	ran        bool // a command's RunE was reached: errors after that are not usage errors
+	cpuProfile string
 }
 
 // Run parses args (without the program name) and runs the command they
@@ -86,6 +89,9 @@ Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.`,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
 	}
 	root.SetVersionTemplate("bedup {{.Version}}\n")
+	// A developer's aid for performance work, kept out of --help.
+	root.PersistentFlags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
+	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%s: %v (see '%s --help')", c.Name(), err, c.CommandPath())
 	})
@@ -99,7 +105,23 @@ Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.`,
 func (a *app) runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		a.ran = true
+		if a.cpuProfile != "" {
+			f, err := os.Create(a.cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
 		err := fn(cmd, args)
+		if err != nil && cmd.Context().Err() != nil {
+			// Interrupted: whatever failed on the way out (a query the
+			// driver cut short, say) is the interrupt.
+			return cmd.Context().Err()
+		}
 		if err == nil || errors.Is(err, context.Canceled) {
 			return err
 		}

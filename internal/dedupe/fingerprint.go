@@ -63,16 +63,21 @@ func (p ExtentPrint) Equal(q ExtentPrint) bool { return p != nil && bytes.Equal(
 // and at the end tells most same-size files apart for 12 KiB of reading.
 const sampleSize = 4096
 
-// Sample hashes three 4 KiB samples of a file of size bytes.
+// sampleOffsets are where the three samples of a file larger than three
+// samples start.
+func sampleOffsets(size uint64) []uint64 {
+	return []uint64{0, size * 3 / 10 &^ (sampleSize - 1), size - sampleSize}
+}
+
+// Sample hashes three 4 KiB samples of a file of size bytes (the whole
+// file when it is no larger than that).
 func Sample(f *os.File, size uint64) (uint64, error) {
 	h := xxh3.New()
 	buf := make([]byte, sampleSize)
-	var offs []uint64
+	offs := sampleOffsets(size)
 	if size <= 3*sampleSize {
 		offs = []uint64{0}
 		buf = make([]byte, size)
-	} else {
-		offs = []uint64{0, size * 3 / 10 &^ (sampleSize - 1), size - sampleSize}
 	}
 	for _, off := range offs {
 		n, err := f.ReadAt(buf, int64(off))
@@ -87,21 +92,47 @@ func Sample(f *os.File, size uint64) (uint64, error) {
 // readBuf is the read size of full hashing.
 const readBuf = 1 << 20
 
-// Hash reads the whole file and returns its XXH3-128 and the bytes read;
-// the caller checks the count against the expected size.
-func Hash(f *os.File, buf []byte) ([16]byte, int64, error) {
+// Hash reads the whole file of size bytes and returns its XXH3-128, the
+// same sample hash Sample would give, and the bytes read; the caller checks
+// the count against the expected size. It reads with pread, so several
+// readers may share a descriptor.
+func Hash(f *os.File, size uint64, buf []byte) ([16]byte, uint64, int64, error) {
 	h := xxh3.New()
 	var n int64
+	var sample uint64
 	for {
-		m, err := f.Read(buf)
+		m, err := f.ReadAt(buf, n)
+		if n == 0 && uint64(m) == size {
+			// The whole file in one buffer: take the sample from it.
+			sample = sampleOf(buf[:m], size)
+		}
 		h.Write(buf[:m])
 		n += int64(m)
-		if err == io.EOF {
+		if err == io.EOF || (err == nil && m == 0) {
 			break
 		}
 		if err != nil {
-			return [16]byte{}, n, fmt.Errorf("read: %w", err)
+			return [16]byte{}, 0, n, fmt.Errorf("read: %w", err)
 		}
 	}
-	return h.Sum128().Bytes(), n, nil
+	if uint64(n) == size && size > uint64(len(buf)) {
+		var err error
+		if sample, err = Sample(f, size); err != nil {
+			return [16]byte{}, 0, n, err
+		}
+	}
+	return h.Sum128().Bytes(), sample, n, nil
+}
+
+// sampleOf computes Sample's value from the whole content in memory.
+func sampleOf(b []byte, size uint64) uint64 {
+	h := xxh3.New()
+	if size <= 3*sampleSize {
+		h.Write(b)
+		return h.Sum64()
+	}
+	for _, off := range sampleOffsets(size) {
+		h.Write(b[off : off+sampleSize])
+	}
+	return h.Sum64()
 }

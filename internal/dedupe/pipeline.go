@@ -70,6 +70,8 @@ type Stats struct {
 	Dropped       int   // tracked inodes that no longer exist
 	Skipped       map[Reason]int
 	Elapsed       time.Duration
+	// Time spent examining members (FIEMAP), reading them, and sharing.
+	ExamineTime, ReadTime, ShareTime time.Duration
 }
 
 func (s *Stats) skip(r Reason) {
@@ -108,6 +110,10 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options
 	if err != nil {
 		return p.stats, err
 	}
+	if p.members, err = db.PrepareMembers(ctx, ids); err != nil {
+		return p.stats, err
+	}
+	defer p.members.Close()
 	p.progress.Groups, p.progress.Started = total, start
 	if p.progress.BytesTotal, err = db.FlaggedBytes(ctx, ids); err != nil {
 		return p.stats, err
@@ -166,6 +172,10 @@ func (p *pass) recordTransids(ctx context.Context) error {
 	return b.Commit(ctx)
 }
 
+// testHookBeforeShare, when set by a test, runs between hashing and
+// sharing: the window where another process may change a file.
+var testHookBeforeShare func()
+
 type pass struct {
 	db       *store.DB
 	fsID     int64
@@ -173,12 +183,16 @@ type pass struct {
 	vols     map[int64]*Volume
 	stats    Stats
 	progress Progress
-	shared   []*file    // destinations shared so far
-	mu       sync.Mutex // guards stats and progress during parallel reads
+	shared   []*file // destinations shared so far
+	members  *store.MembersQuery
+	opened   int        // descriptors the window keeps open
+	mu       sync.Mutex // guards stats, files and instances during parallel work
 }
 
 // file is one member of a size group, examined.
 type file struct {
+	h        *os.File // open from examination to sharing, when the budget allows
+	size     uint64
 	m        store.Member
 	vol      *Volume
 	nocow    bool
@@ -241,30 +255,82 @@ func (p *pass) open(f *file) (*os.File, error) {
 	return btrfs.OpenByHandle(v.FS.Top(), v.ID, f.m.Ino, f.m.Generation)
 }
 
+// handle returns the member's open descriptor, or opens one that the
+// caller closes with release.
+func (p *pass) handle(f *file) (*os.File, error) {
+	if f.h != nil {
+		return f.h, nil
+	}
+	return p.open(f)
+}
+
+// release closes a descriptor from handle unless it is the member's own.
+func release(f *file, h *os.File) {
+	if h != f.h {
+		h.Close()
+	}
+}
+
+// maxOpen bounds the descriptors a window keeps open between its phases;
+// beyond it, files are reopened by handle when needed.
+const maxOpen = 4096
+
 func gone(err error) bool {
 	return errors.Is(err, unix.ESTALE) || errors.Is(err, unix.ENOENT) || errors.Is(err, btrfs.ErrNotRegular) || errors.Is(err, unix.EISDIR)
 }
 
 // window handles the size groups of one window: examine every member
-// (metadata only), read what must be read with up to IOThreads readers,
-// then share group by group.
+// (metadata only), read what must be read, then share group by group. The
+// examination and the reads use up to IOThreads workers.
 func (p *pass) window(ctx context.Context, ids []int64, sizes []uint64, b *store.Batch) error {
 	var groups []*group
+	defer func() {
+		for _, g := range groups {
+			for _, f := range g.files {
+				if f.h != nil {
+					f.h.Close()
+					f.h = nil
+				}
+			}
+		}
+		p.opened = 0
+	}()
+	var all []*file
 	for _, size := range sizes {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		members, err := p.db.Members(ctx, ids, size)
+		members, err := p.members.Members(ctx, size)
 		if err != nil {
 			return err
 		}
 		p.stats.Groups++
-		g := p.examine(size, members, b)
+		g := &group{size: size, members: len(members)}
+		for _, m := range members {
+			f := &file{m: m, vol: p.vols[m.VolID], size: size}
+			g.files = append(g.files, f)
+			all = append(all, f)
+		}
 		groups = append(groups, g)
 	}
+	t0 := time.Now()
+	if err := p.parallel(ctx, len(all), func(i int) { p.examineFile(all[i], b) }); err != nil {
+		return err
+	}
+	for _, g := range groups {
+		p.instances(g, b)
+	}
+	t1 := time.Now()
+	p.stats.ExamineTime += t1.Sub(t0)
 	if err := p.readAll(ctx, groups); err != nil {
 		return err
 	}
+	if testHookBeforeShare != nil {
+		testHookBeforeShare()
+	}
+	t2 := time.Now()
+	p.stats.ReadTime += t2.Sub(t1)
+	defer func() { p.stats.ShareTime += time.Since(t2) }()
 	for _, g := range groups {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -281,34 +347,67 @@ func (p *pass) window(ctx context.Context, ids []int64, sizes []uint64, b *store
 	return nil
 }
 
-// examine opens every member of a size group for its metadata (flags and
-// extent map) and sorts the members into instances. A group left with
-// fewer than two instances needs no read and no ioctl.
-func (p *pass) examine(size uint64, members []store.Member, b *store.Batch) *group {
-	g := &group{size: size, members: len(members)}
-	for _, m := range members {
-		f := &file{m: m, vol: p.vols[m.VolID]}
-		h, err := p.open(f)
-		if gone(err) {
-			b.Drop(m.VolID, m.Ino)
-			p.stats.Dropped++
-			continue
+// parallel runs fn(0..n-1) on up to IOThreads goroutines.
+func (p *pass) parallel(ctx context.Context, n int, fn func(int)) error {
+	var eg errgroup.Group // no derived context: Wait would cancel it
+	eg.SetLimit(p.o.IOThreads)
+	for i := range n {
+		if ctx.Err() != nil {
+			break
 		}
-		if err != nil {
-			f.skip, f.keepFlag = ReasonUnreadable, true
-			p.notice(f, ReasonUnreadable, err)
-			g.files = append(g.files, f)
-			continue
-		}
-		err = p.describe(f, h, size)
-		h.Close()
-		if err != nil {
-			f.skip, f.keepFlag = ReasonUnreadable, true
-			p.notice(f, ReasonUnreadable, err)
-		}
-		g.files = append(g.files, f)
+		eg.Go(func() error { fn(i); return nil })
 	}
-	// Instances: files with the same extent print share their data.
+	eg.Wait()
+	return ctx.Err()
+}
+
+// examineFile opens one member for its metadata (size, flags, extent
+// map), keeping the descriptor while the window's budget allows.
+func (p *pass) examineFile(f *file, b *store.Batch) {
+	h, err := p.open(f)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if gone(err) {
+		b.Drop(f.m.VolID, f.m.Ino)
+		p.stats.Dropped++
+		f.skip = reasonGone
+		return
+	}
+	if err != nil {
+		f.skip, f.keepFlag = ReasonUnreadable, true
+		p.notice(f, ReasonUnreadable, err)
+		return
+	}
+	p.mu.Unlock()
+	err = p.describe(f, h)
+	p.mu.Lock()
+	if err != nil {
+		f.skip, f.keepFlag = ReasonUnreadable, true
+		p.notice(f, ReasonUnreadable, err)
+	}
+	if f.skip == "" && !f.inline && p.opened < maxOpen {
+		f.h = h
+		p.opened++
+	} else {
+		h.Close()
+	}
+}
+
+// reasonGone marks a member whose inode no longer exists (its row is
+// dropped; it is no skip worth counting).
+const reasonGone Reason = "gone"
+
+// instances sorts a group's examined members into instances: files with
+// the same extent print share their data. A group left with fewer than two
+// instances needs no read and no ioctl.
+func (p *pass) instances(g *group, b *store.Batch) {
+	var files []*file
+	for _, f := range g.files {
+		if f.skip != reasonGone {
+			files = append(files, f)
+		}
+	}
+	g.files = files
 	byPrint := map[string]*instance{}
 	for _, f := range g.files {
 		if f.skip != "" || f.inline {
@@ -324,10 +423,15 @@ func (p *pass) examine(size uint64, members []store.Member, b *store.Batch) *gro
 			g.instances = append(g.instances, in)
 		}
 		in.files = append(in.files, f)
-		// A hash stored with the same extent map still holds.
-		if in.hash == nil && len(f.m.Hash) == 24 && f.print.Equal(ExtentPrint(f.m.Extents)) {
-			in.hash = f.m.Hash
-			in.sample, in.hasSmp = binary.LittleEndian.Uint64(f.m.Hash[16:]), true
+		// A fingerprint stored with the same extent map still holds.
+		if !in.hasSmp && f.print.Equal(ExtentPrint(f.m.Extents)) {
+			switch len(f.m.Hash) {
+			case 24:
+				in.hash = f.m.Hash
+				fallthrough
+			case 8:
+				in.sample, in.hasSmp = binary.LittleEndian.Uint64(f.m.Hash[len(f.m.Hash)-8:]), true
+			}
 		}
 	}
 	if len(g.instances) < 2 {
@@ -337,11 +441,11 @@ func (p *pass) examine(size uint64, members []store.Member, b *store.Batch) *gro
 		g.done = true
 		p.finish(g, b)
 	}
-	return g
 }
 
 // describe fills a file's facts from its open descriptor.
-func (p *pass) describe(f *file, h *os.File, size uint64) error {
+func (p *pass) describe(f *file, h *os.File) error {
+	size := f.size
 	st, err := btrfs.Fstat(h)
 	if err != nil {
 		return err
@@ -376,11 +480,15 @@ func (p *pass) describe(f *file, h *os.File, size uint64) error {
 // flags cleared (unless worth retrying), hashes and prints kept.
 func (p *pass) finish(g *group, b *store.Batch) {
 	for _, in := range g.instances {
+		stored := in.hash
+		if stored == nil && in.hasSmp {
+			stored = binary.LittleEndian.AppendUint64(nil, in.sample)
+		}
 		for _, f := range in.files {
-			if !f.m.Flagged && bytes.Equal(f.m.Hash, in.hash) && bytes.Equal(f.m.Extents, f.print) {
+			if !f.m.Flagged && bytes.Equal(f.m.Hash, stored) && bytes.Equal(f.m.Extents, f.print) {
 				continue
 			}
-			b.SetResult(f.m.VolID, f.m.Ino, in.hash, f.print, f.keepFlag)
+			b.SetResult(f.m.VolID, f.m.Ino, stored, f.print, f.keepFlag)
 		}
 	}
 	for _, f := range g.files {
@@ -396,9 +504,14 @@ type readJob struct {
 	sample bool
 }
 
-// readAll computes what the window's groups need: samples of the
-// instances without a stored hash, then full hashes of those whose sample
-// matches another instance's.
+// smallFile is the size up to which one sequential read of the whole file
+// (giving the sample and the full hash at once) costs no more than the
+// three scattered sample reads.
+const smallFile = 64 << 10
+
+// readAll computes what the window's groups need: a sample of each
+// instance without a stored one (the full hash at once for small files),
+// then the full hash of those whose sample matches another instance's.
 func (p *pass) readAll(ctx context.Context, groups []*group) error {
 	var jobs []readJob
 	for _, g := range groups {
@@ -407,11 +520,11 @@ func (p *pass) readAll(ctx context.Context, groups []*group) error {
 		}
 		for _, in := range g.instances {
 			if !in.hasSmp {
-				jobs = append(jobs, readJob{in: in, size: g.size, sample: true})
+				jobs = append(jobs, readJob{in: in, size: g.size, sample: g.size > smallFile})
 			}
 		}
 	}
-	if err := p.run(ctx, jobs); err != nil {
+	if err := p.parallel(ctx, len(jobs), func(i int) { p.read(jobs[i]) }); err != nil {
 		return err
 	}
 	jobs = jobs[:0]
@@ -431,23 +544,7 @@ func (p *pass) readAll(ctx context.Context, groups []*group) error {
 			}
 		}
 	}
-	return p.run(ctx, jobs)
-}
-
-func (p *pass) run(ctx context.Context, jobs []readJob) error {
-	var eg errgroup.Group // no derived context: Wait would cancel it
-	eg.SetLimit(p.o.IOThreads)
-	for _, j := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
-		eg.Go(func() error {
-			p.read(j)
-			return nil
-		})
-	}
-	eg.Wait()
-	return ctx.Err()
+	return p.parallel(ctx, len(jobs), func(i int) { p.read(jobs[i]) })
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, readBuf); return &b }}
@@ -456,13 +553,13 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, readBuf); return &b 
 func (p *pass) read(j readJob) {
 	in := j.in
 	for _, f := range in.files {
-		h, err := p.open(f)
+		h, err := p.handle(f)
 		if err != nil {
 			continue
 		}
 		if j.sample {
 			s, err := Sample(h, j.size)
-			h.Close()
+			release(f, h)
 			if err != nil {
 				continue
 			}
@@ -474,9 +571,9 @@ func (p *pass) read(j readJob) {
 			return
 		}
 		bp := bufPool.Get().(*[]byte)
-		sum, n, err := Hash(h, *bp)
+		sum, smp, n, err := Hash(h, j.size, *bp)
 		bufPool.Put(bp)
-		h.Close()
+		release(f, h)
 		p.mu.Lock()
 		p.stats.BytesRead += n
 		p.mu.Unlock()
@@ -485,9 +582,10 @@ func (p *pass) read(j readJob) {
 		}
 		hash := make([]byte, 24)
 		copy(hash, sum[:])
-		binary.LittleEndian.PutUint64(hash[16:], in.sample)
+		binary.LittleEndian.PutUint64(hash[16:], smp)
 		p.mu.Lock()
 		in.hash, in.rep = hash, f
+		in.sample, in.hasSmp = smp, true
 		p.stats.FilesHashed++
 		p.mu.Unlock()
 		return
@@ -603,7 +701,7 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 	if rep == nil {
 		rep = src.files[0]
 	}
-	sf, err := p.open(rep)
+	sf, err := p.handle(rep)
 	if err != nil {
 		for _, in := range set {
 			for _, f := range in.files {
@@ -613,7 +711,7 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 		p.notice(rep, ReasonUnreadable, err)
 		return
 	}
-	defer sf.Close()
+	defer release(rep, sf)
 	if p.o.Defrag && rep.vol.Writable {
 		if err := btrfs.Defrag(sf); err != nil {
 			p.notice(rep, ReasonRefused, err)
@@ -655,7 +753,7 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 		var open []btrfs.DedupeDest
 		var which []dest
 		for _, d := range batch {
-			h, err := p.open(d.f)
+			h, err := p.handle(d.f)
 			if err != nil {
 				d.f.keepFlag = !gone(err)
 				p.notice(d.f, ReasonUnreadable, err)
@@ -667,8 +765,8 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 		res := btrfs.Dedupe(sf, 0, size, open)
 		calls := 0
 		for i, r := range res {
-			open[i].File.Close()
 			d := which[i]
+			release(d.f, open[i].File)
 			calls = max(calls, r.Calls) // one ioctl per chunk serves the whole batch
 			switch r.Status {
 			case btrfs.DedupeSame:

@@ -70,12 +70,28 @@ type Member struct {
 	Extents    []byte // extent-map fingerprint the hash was taken with, or nil
 }
 
-// Members lists the inodes of one size in the volumes.
-func (d *DB) Members(ctx context.Context, vols []int64, size uint64) ([]Member, error) {
-	rows, err := d.db.QueryContext(ctx, `
+// MembersQuery lists the inodes of one size in a fixed set of volumes,
+// through one prepared statement (a pass asks it for every size group).
+type MembersQuery struct{ stmt *sql.Stmt }
+
+// PrepareMembers prepares the query for the volumes.
+func (d *DB) PrepareMembers(ctx context.Context, vols []int64) (*MembersQuery, error) {
+	s, err := d.db.PrepareContext(ctx, `
 		SELECT vol_id, ino, generation, transid, has_updates, hash, extents
 		FROM Inode INDEXED BY ix_Inode_size WHERE size = ? AND vol_id IN `+volList(vols)+`
-		ORDER BY vol_id, ino`, int64(size))
+		ORDER BY vol_id, ino`)
+	if err != nil {
+		return nil, fmt.Errorf("prepare size group query: %w", err)
+	}
+	return &MembersQuery{s}, nil
+}
+
+// Close releases the statement.
+func (q *MembersQuery) Close() error { return q.stmt.Close() }
+
+// Members lists the inodes of one size.
+func (q *MembersQuery) Members(ctx context.Context, size uint64) ([]Member, error) {
+	rows, err := q.stmt.QueryContext(ctx, int64(size))
 	if err != nil {
 		return nil, fmt.Errorf("size group %d: %w", size, err)
 	}
@@ -94,9 +110,36 @@ func (d *DB) Members(ctx context.Context, vols []int64, size uint64) ([]Member, 
 // Batch collects the results of a window of size groups and writes them in
 // one transaction, so an interrupted run keeps every finished window.
 type Batch struct {
-	d      *DB
-	ops    []func(ctx context.Context, tx *sql.Tx) error
-	events int
+	d   *DB
+	ops []batchOp
+}
+
+type opKind int
+
+const (
+	opResult opKind = iota
+	opFlag
+	opDrop
+	opTransid
+	opEvent
+)
+
+type batchOp struct {
+	kind          opKind
+	volID         int64
+	ino, n        uint64 // n: transid, or event size
+	freed         uint64
+	hash, extents []byte
+	flagged       bool
+	inodes        []EventInode
+}
+
+// batchSQL holds the statement of each kind of write.
+var batchSQL = map[opKind]string{
+	opResult:  `UPDATE Inode SET hash = ?, extents = ?, has_updates = ? WHERE vol_id = ? AND ino = ?`,
+	opFlag:    `UPDATE Inode SET has_updates = ? WHERE vol_id = ? AND ino = ?`,
+	opDrop:    `DELETE FROM Inode WHERE vol_id = ? AND ino = ?`,
+	opTransid: `UPDATE Inode SET transid = ? WHERE vol_id = ? AND ino = ?`,
 }
 
 // NewBatch starts an empty batch.
@@ -105,27 +148,24 @@ func (d *DB) NewBatch() *Batch { return &Batch{d: d} }
 // SetResult records what dedup learnt about an inode: its content
 // fingerprint and the extent map it holds, and whether it stays flagged.
 func (b *Batch) SetResult(volID int64, ino uint64, hash, extents []byte, flagged bool) {
-	b.ops = append(b.ops, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE Inode SET hash = ?, extents = ?, has_updates = ? WHERE vol_id = ? AND ino = ?`,
-			hash, extents, flagged, volID, int64(ino))
-		return err
-	})
+	b.ops = append(b.ops, batchOp{kind: opResult, volID: volID, ino: ino, hash: hash, extents: extents, flagged: flagged})
 }
 
 // SetFlag sets or clears an inode's flag, keeping what else is stored.
 func (b *Batch) SetFlag(volID int64, ino uint64, flagged bool) {
-	b.ops = append(b.ops, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE Inode SET has_updates = ? WHERE vol_id = ? AND ino = ?`, flagged, volID, int64(ino))
-		return err
-	})
+	b.ops = append(b.ops, batchOp{kind: opFlag, volID: volID, ino: ino, flagged: flagged})
 }
 
 // Drop deletes an inode that no longer exists.
 func (b *Batch) Drop(volID int64, ino uint64) {
-	b.ops = append(b.ops, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM Inode WHERE vol_id = ? AND ino = ?`, volID, int64(ino))
-		return err
-	})
+	b.ops = append(b.ops, batchOp{kind: opDrop, volID: volID, ino: ino})
+}
+
+// SetTransid records an inode's transid after bedup changed it (a share
+// bumps the destination's transid), so the next scan does not take bedup's
+// own work for a change.
+func (b *Batch) SetTransid(volID int64, ino, transid uint64) {
+	b.ops = append(b.ops, batchOp{kind: opTransid, volID: volID, ino: ino, n: transid})
 }
 
 // EventInode is one participant of a dedup event.
@@ -137,28 +177,15 @@ type EventInode struct {
 // Event logs one shared set: the source first, then every destination that
 // now shares its extents, the file size and the bytes estimated freed.
 func (b *Batch) Event(fsID int64, size, freed uint64, inodes []EventInode) {
-	b.events++
-	created := time.Now().UTC().Format(time.RFC3339Nano)
-	b.ops = append(b.ops, func(ctx context.Context, tx *sql.Tx) error {
-		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO DedupEvent (fs_id, item_size, bytes_freed, created) VALUES (?, ?, ?, ?) RETURNING id`,
-			fsID, int64(size), int64(freed), created).Scan(&id); err != nil {
-			return err
-		}
-		for _, in := range inodes {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO DedupEventInode (event_id, vol_id, ino) VALUES (?, ?, ?)`, id, in.VolID, int64(in.Ino)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	b.ops = append(b.ops, batchOp{kind: opEvent, volID: fsID, n: size, freed: freed, inodes: inodes})
 }
 
 // Len is the number of pending writes.
 func (b *Batch) Len() int { return len(b.ops) }
 
-// Commit writes the batch in one transaction and empties it. It is not
-// cancelled by ctx: work already done on the filesystem must be recorded.
+// Commit writes the batch in one transaction, each kind of write through
+// one prepared statement, and empties it. It is not cancelled by ctx: work
+// already done on the filesystem must be recorded.
 func (b *Batch) Commit(ctx context.Context) error {
 	if len(b.ops) == 0 {
 		return nil
@@ -169,15 +196,60 @@ func (b *Batch) Commit(ctx context.Context) error {
 		return fmt.Errorf("record dedup results: %w", err)
 	}
 	defer tx.Rollback()
+	stmts := map[opKind]*sql.Stmt{}
+	stmt := func(k opKind, q string) (*sql.Stmt, error) {
+		if s := stmts[k]; s != nil {
+			return s, nil
+		}
+		s, err := tx.PrepareContext(ctx, q)
+		stmts[k] = s
+		return s, err
+	}
+	const opEventInode = opEvent + 1
+	created := time.Now().UTC().Format(time.RFC3339Nano)
 	for _, op := range b.ops {
-		if err := op(ctx, tx); err != nil {
+		var s *sql.Stmt
+		if op.kind == opEvent {
+			s, err = stmt(opEvent, `INSERT INTO DedupEvent (fs_id, item_size, bytes_freed, created) VALUES (?, ?, ?, ?) RETURNING id`)
+		} else {
+			s, err = stmt(op.kind, batchSQL[op.kind])
+		}
+		if err != nil {
+			return fmt.Errorf("record dedup results: %w", err)
+		}
+		ino := int64(op.ino)
+		switch op.kind {
+		case opResult:
+			_, err = s.ExecContext(ctx, op.hash, op.extents, op.flagged, op.volID, ino)
+		case opFlag:
+			_, err = s.ExecContext(ctx, op.flagged, op.volID, ino)
+		case opDrop:
+			_, err = s.ExecContext(ctx, op.volID, ino)
+		case opTransid:
+			_, err = s.ExecContext(ctx, int64(op.n), op.volID, ino)
+		case opEvent:
+			var id int64
+			if err = s.QueryRowContext(ctx, op.volID, int64(op.n), int64(op.freed), created).Scan(&id); err != nil {
+				break
+			}
+			var si *sql.Stmt
+			if si, err = stmt(opEventInode, `INSERT INTO DedupEventInode (event_id, vol_id, ino) VALUES (?, ?, ?)`); err != nil {
+				break
+			}
+			for _, in := range op.inodes {
+				if _, err = si.ExecContext(ctx, id, in.VolID, int64(in.Ino)); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("record dedup results: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record dedup results: %w", err)
 	}
-	b.ops, b.events = b.ops[:0], 0
+	b.ops = b.ops[:0]
 	return nil
 }
 
@@ -194,14 +266,4 @@ func (d *DB) FlaggedBytes(ctx context.Context, vols []int64) (int64, error) {
 		return 0, fmt.Errorf("estimate work: %w", err)
 	}
 	return n.Int64, nil
-}
-
-// SetTransid records an inode's transid after bedup changed it (a share
-// bumps the destination's transid), so the next scan does not take bedup's
-// own work for a change.
-func (b *Batch) SetTransid(volID int64, ino, transid uint64) {
-	b.ops = append(b.ops, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE Inode SET transid = ? WHERE vol_id = ? AND ino = ?`, int64(transid), volID, int64(ino))
-		return err
-	})
 }
