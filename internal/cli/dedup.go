@@ -86,9 +86,12 @@ shared copies held alone), files skipped by reason, time taken.
 			for _, pv := range passes {
 				threads := ioThreads
 				if threads == 0 {
+					// Virtual and loop disks often call themselves rotational;
+					// two readers cost a real disk little and a virtual one much
+					// less than one reader would.
 					threads = 4
 					if pv.rot {
-						threads = 1
+						threads = 2
 					}
 				}
 				st, err := dedupe.Run(ctx, db, pv.fsID, pv.vols, dedupe.Options{
@@ -121,7 +124,7 @@ shared copies held alone), files skipped by reason, time taken.
 	if name == "dedup" {
 		cmd.Flags().BoolVar(&defrag, "defrag", false, "defragment each source first (unshares it from snapshots: usually costs space)")
 	}
-	cmd.Flags().IntVar(&ioThreads, "io-threads", 0, "files read at once (0: 1 on spinning disks, 4 otherwise)")
+	cmd.Flags().IntVar(&ioThreads, "io-threads", 0, "files read at once (0: 2 on disks that say they spin, 4 otherwise)")
 	return cmd
 }
 

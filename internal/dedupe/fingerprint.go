@@ -97,6 +97,9 @@ const readBuf = 1 << 20
 // the count against the expected size. It reads with pread, so several
 // readers may share a descriptor.
 func Hash(f *os.File, size uint64, buf []byte) ([16]byte, uint64, int64, error) {
+	if size > uint64(len(buf)) {
+		btrfs.AdviseSequential(f)
+	}
 	h := xxh3.New()
 	var n int64
 	var sample uint64

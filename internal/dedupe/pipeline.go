@@ -166,6 +166,18 @@ func (p *pass) recordTransids(ctx context.Context) error {
 		if err != nil || ii.Generation != f.m.Generation {
 			continue // gone or replaced meanwhile: the scan will see it
 		}
+		// A write that landed in the same transaction as the share has the
+		// same transid; it also moved the data, which the extent map shows.
+		// Such a file keeps its newer transid unrecorded, so it is flagged.
+		h, err := p.open(f)
+		if err != nil {
+			continue
+		}
+		ext, err := btrfs.Fiemap(h)
+		h.Close()
+		if err != nil || !Print(ext, f.size).Equal(f.print) {
+			continue
+		}
 		b.SetTransid(f.m.VolID, f.m.Ino, ii.Transid)
 	}
 	p.shared = nil
@@ -331,10 +343,15 @@ func (p *pass) window(ctx context.Context, ids []int64, sizes []uint64, b *store
 	t2 := time.Now()
 	p.stats.ReadTime += t2.Sub(t1)
 	defer func() { p.stats.ShareTime += time.Since(t2) }()
-	for _, g := range groups {
-		if err := ctx.Err(); err != nil {
-			return err
+	// Groups are independent: share them in parallel. Everything but the
+	// kernel's compare-and-share runs under p.mu (see shareSet).
+	return p.parallel(ctx, len(groups), func(i int) {
+		if ctx.Err() != nil {
+			return
 		}
+		g := groups[i]
+		p.mu.Lock()
+		defer p.mu.Unlock()
 		p.share(g, b)
 		p.progress.Group++
 		p.progress.Size = g.size
@@ -343,8 +360,7 @@ func (p *pass) window(ctx context.Context, ids []int64, sizes []uint64, b *store
 			p.progress.BytesRead, p.progress.BytesDeduped = p.stats.BytesRead, p.stats.BytesDeduped
 			p.o.Progress(p.progress)
 		}
-	}
-	return nil
+	})
 }
 
 // parallel runs fn(0..n-1) on up to IOThreads goroutines.
@@ -694,7 +710,8 @@ func source(set []*instance) *instance {
 }
 
 // shareSet shares one source instance into every writable file of the
-// other instances of an identical set, and logs the event.
+// other instances of an identical set, and logs the event. It is called
+// with p.mu held and releases it only around the ioctls.
 func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 	src := source(set)
 	rep := src.rep
@@ -713,7 +730,10 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 	}
 	defer release(rep, sf)
 	if p.o.Defrag && rep.vol.Writable {
-		if err := btrfs.Defrag(sf); err != nil {
+		p.mu.Unlock()
+		err := btrfs.Defrag(sf)
+		p.mu.Lock()
+		if err != nil {
 			p.notice(rep, ReasonRefused, err)
 		} else if ext, err := btrfs.Fiemap(sf); err == nil {
 			src.print = Print(ext, size)
@@ -762,7 +782,9 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 			open = append(open, btrfs.DedupeDest{File: h})
 			which = append(which, d)
 		}
+		p.mu.Unlock() // the long part: the kernel reads and compares
 		res := btrfs.Dedupe(sf, 0, size, open)
+		p.mu.Lock()
 		calls := 0
 		for i, r := range res {
 			d := which[i]
