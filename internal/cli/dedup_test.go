@@ -257,3 +257,33 @@ func TestDedupSmallSparseZeroEmpty(t *testing.T) {
 	}
 	testfs.Unchanged(t, before)
 }
+
+// An active swap file is skipped up front with its reason (the kernel
+// would refuse it with ETXTBSY); the run goes on.
+func TestDedupSwapfile(t *testing.T) {
+	fs := testfs.New(t)
+	db := filepath.Join(t.TempDir(), "db.sqlite")
+	swap := fs.Path("swapfile")
+	testfs.Run(t, "btrfs", "filesystem", "mkswapfile", "--size", "32m", swap)
+	data, err := os.ReadFile(swap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin := testfs.WriteNocow(t, fs.Path("twin"), data)
+	other := testfs.WriteNocow(t, fs.Path("twin2"), data)
+	testfs.Run(t, "swapon", swap)
+	defer testfs.Run(t, "swapoff", swap)
+	fs.Sync(t)
+	before := testfs.States(t, swap, twin)
+	sum, stderr := summary(t, "--db-path", db, "--size-cutoff", "1M", fs.Mnt)
+	if !strings.Contains(stderr, "/swapfile: active swap file") {
+		t.Errorf("no notice for the swap file:\n%s", stderr)
+	}
+	if !testfs.Shares(t, twin, other) || sum["files shared"] != 1 {
+		t.Errorf("the other copies were not shared: %v", sum)
+	}
+	if testfs.Shares(t, twin, swap) || testfs.Shares(t, swap, twin) {
+		t.Error("the active swap file shares extents")
+	}
+	testfs.Unchanged(t, before)
+}

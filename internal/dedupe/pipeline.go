@@ -9,7 +9,9 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -110,6 +112,7 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options
 	if err != nil {
 		return p.stats, err
 	}
+	p.swaps = activeSwapFiles()
 	if p.members, err = db.PrepareMembers(ctx, ids); err != nil {
 		return p.stats, err
 	}
@@ -197,6 +200,7 @@ type pass struct {
 	progress Progress
 	shared   []*file // destinations shared so far
 	members  *store.MembersQuery
+	swaps    map[[2]uint64]bool // (dev, ino) of active swap files
 	opened   int        // descriptors the window keeps open
 	mu       sync.Mutex // guards stats, files and instances during parallel work
 }
@@ -401,12 +405,39 @@ func (p *pass) examineFile(f *file, b *store.Batch) {
 		f.skip, f.keepFlag = ReasonUnreadable, true
 		p.notice(f, ReasonUnreadable, err)
 	}
+	if f.skip == ReasonSwapfile {
+		p.notice(f, ReasonSwapfile, nil)
+	}
 	if f.skip == "" && !f.inline && p.opened < maxOpen {
 		f.h = h
 		p.opened++
 	} else {
 		h.Close()
 	}
+}
+
+// activeSwapFiles lists the swap files in use (/proc/swaps), which the
+// kernel refuses to share into.
+func activeSwapFiles() map[[2]uint64]bool {
+	b, err := os.ReadFile("/proc/swaps")
+	if err != nil {
+		return nil
+	}
+	m := map[[2]uint64]bool{}
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || fields[1] != "file" {
+			continue
+		}
+		// /proc/swaps escapes spaces in paths as \040.
+		name := strings.ReplaceAll(fields[0], "\\040", " ")
+		if fi, err := os.Stat(name); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				m[[2]uint64{st.Dev, st.Ino}] = true
+			}
+		}
+	}
+	return m
 }
 
 // reasonGone marks a member whose inode no longer exists (its row is
@@ -468,6 +499,10 @@ func (p *pass) describe(f *file, h *os.File) error {
 	}
 	if uint64(st.Size) != size {
 		f.skip, f.keepFlag = ReasonChanged, true
+		return nil
+	}
+	if p.swaps[[2]uint64{st.Dev, st.Ino}] {
+		f.skip = ReasonSwapfile // the kernel would answer ETXTBSY
 		return nil
 	}
 	flags, err := btrfs.GetFlags(h)
