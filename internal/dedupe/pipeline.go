@@ -201,8 +201,8 @@ type pass struct {
 	shared   []*file // destinations shared so far
 	members  *store.MembersQuery
 	swaps    map[[2]uint64]bool // (dev, ino) of active swap files
-	opened   int        // descriptors the window keeps open
-	mu       sync.Mutex // guards stats, files and instances during parallel work
+	opened   int                // descriptors the window keeps open
+	mu       sync.Mutex         // guards stats, files and instances during parallel work
 }
 
 // file is one member of a size group, examined.
