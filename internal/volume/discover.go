@@ -348,6 +348,17 @@ func (d *discovery) add(v *Volume) {
 	}
 }
 
+// place adds v to the set, or, when it is read-only and read-only volumes
+// are not included, to the sources; it reports whether it became a source.
+func (d *discovery) place(v *Volume) (source bool) {
+	if v.ReadOnly && !d.o.IncludeFrozen {
+		d.source(v)
+		return true
+	}
+	d.add(v)
+	return false
+}
+
 // source keeps a read-only volume that was not selected as a possible
 // source, unless it is (or later becomes) a selected volume.
 func (d *discovery) source(v *Volume) {
@@ -410,12 +421,9 @@ func (d *discovery) wholeFS(f *Filesystem) error {
 			return fmt.Errorf("filesystem %s: %w", f.desc, err)
 		}
 		v := &Volume{FS: f, ID: s.ID, Path: s.Path, Desc: f.Describe(s.Path), ReadOnly: s.ReadOnly, Dir: dir}
-		if s.ReadOnly && !d.o.IncludeFrozen {
+		if d.place(v) {
 			frozen++
-			d.source(v)
-			continue
 		}
-		d.add(v)
 	}
 	if frozen > 0 {
 		d.notice("%d read-only subvolume(s) of %s only serve as sources (name them, or use --include-frozen, to deduplicate inside them)", frozen, f.desc)
@@ -612,12 +620,9 @@ func (d *discovery) byPath(flt Filter) error {
 			rel = s.Path
 		}
 		v := &Volume{FS: f, ID: s.ID, Path: s.Path, Desc: path.Join(flt.Path, rel), ReadOnly: s.ReadOnly, Dir: child}
-		if s.ReadOnly && !d.o.IncludeFrozen {
+		if d.place(v) {
 			frozen++
-			d.source(v)
-			continue
 		}
-		d.add(v)
 	}
 	if frozen > 0 {
 		d.notice("%d read-only subvolume(s) below %s only serve as sources (name them, or use --include-frozen, to deduplicate inside them)", frozen, flt.Path)
