@@ -121,31 +121,74 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options
 	if p.progress.BytesTotal, err = db.FlaggedBytes(ctx, ids); err != nil {
 		return p.stats, err
 	}
-	below := ^uint64(0)
-	for {
-		if err := ctx.Err(); err != nil {
-			return p.stats, err
+	// Window N's results are committed while window N+1 is examined, read
+	// and shared: only loading a window and committing one use the
+	// database, and they take turns.
+	groups, err := p.load(ctx, ids, ^uint64(0))
+	if err != nil {
+		return p.stats, err
+	}
+	var pending chan error
+	wait := func() error {
+		if pending == nil {
+			return nil
 		}
-		sizes, err := db.FlaggedSizes(ctx, ids, below, o.Window)
-		if err != nil {
-			return p.stats, err
-		}
-		if len(sizes) == 0 {
-			break
-		}
+		err := <-pending
+		pending = nil
+		return err
+	}
+	for len(groups) > 0 {
 		batch := db.NewBatch()
-		werr := p.window(ctx, ids, sizes, batch)
-		// Whatever happened, record what was done.
-		if err := batch.Commit(ctx); err != nil {
+		werr := p.window(ctx, groups, batch)
+		if err := wait(); err != nil {
 			return p.stats, err
 		}
 		if werr != nil {
+			// Record what was done, then stop.
+			if err := batch.Commit(ctx); err != nil {
+				return p.stats, err
+			}
 			p.recordTransids(ctx)
 			return p.stats, werr
 		}
-		below = sizes[len(sizes)-1]
+		next, err := p.load(ctx, ids, groups[len(groups)-1].size)
+		if err != nil {
+			batch.Commit(ctx)
+			return p.stats, err
+		}
+		pending = make(chan error, 1)
+		go func(b *store.Batch, done chan<- error) { done <- b.Commit(ctx) }(batch, pending)
+		groups = next
+	}
+	if err := wait(); err != nil {
+		return p.stats, err
 	}
 	return p.stats, p.recordTransids(ctx)
+}
+
+// load reads the next window: up to Window size groups below `below`,
+// largest first, with their members.
+func (p *pass) load(ctx context.Context, ids []int64, below uint64) ([]*group, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sizes, err := p.db.FlaggedSizes(ctx, ids, below, p.o.Window)
+	if err != nil {
+		return nil, err
+	}
+	groups := make([]*group, 0, len(sizes))
+	for _, size := range sizes {
+		members, err := p.members.Members(ctx, size)
+		if err != nil {
+			return nil, err
+		}
+		g := &group{size: size, members: len(members)}
+		for _, m := range members {
+			g.files = append(g.files, &file{m: m, vol: p.vols[m.VolID], size: size})
+		}
+		groups = append(groups, g)
+	}
+	return groups, nil
 }
 
 // recordTransids stores the transid each shared destination has after the
@@ -298,8 +341,7 @@ func gone(err error) bool {
 // window handles the size groups of one window: examine every member
 // (metadata only), read what must be read, then share group by group. The
 // examination and the reads use up to IOThreads workers.
-func (p *pass) window(ctx context.Context, ids []int64, sizes []uint64, b *store.Batch) error {
-	var groups []*group
+func (p *pass) window(ctx context.Context, groups []*group, b *store.Batch) error {
 	defer func() {
 		for _, g := range groups {
 			for _, f := range g.files {
@@ -312,22 +354,9 @@ func (p *pass) window(ctx context.Context, ids []int64, sizes []uint64, b *store
 		p.opened = 0
 	}()
 	var all []*file
-	for _, size := range sizes {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		members, err := p.members.Members(ctx, size)
-		if err != nil {
-			return err
-		}
+	for _, g := range groups {
 		p.stats.Groups++
-		g := &group{size: size, members: len(members)}
-		for _, m := range members {
-			f := &file{m: m, vol: p.vols[m.VolID], size: size}
-			g.files = append(g.files, f)
-			all = append(all, f)
-		}
-		groups = append(groups, g)
+		all = append(all, g.files...)
 	}
 	t0 := time.Now()
 	if err := p.parallel(ctx, len(all), func(i int) { p.examineFile(all[i], b) }); err != nil {
