@@ -94,7 +94,9 @@ type DedupeResult struct {
 // is split into calls of at most MaxDedupeDests destinations and DedupeChunk
 // bytes; a destination that differs or fails drops out of later chunks.
 // Dedupe returns one result per destination, in order. Length 0 shares
-// nothing and makes no call.
+// nothing and makes no call. Each chunk is prefetched into the page cache
+// (the kernel's compare reads without readahead) while the previous one is
+// compared.
 func Dedupe(src *os.File, srcOffset, length uint64, dests []DedupeDest) []DedupeResult {
 	return dedupe(src, srcOffset, length, dests, DedupeChunk)
 }
@@ -110,9 +112,22 @@ func dedupe(src *os.File, srcOffset, length uint64, dests []DedupeDest, chunk ui
 	hdr := (*dedupeRangeHeader)(unsafe.Pointer(&mem[0]))
 	infos := unsafe.Slice((*dedupeRangeInfo)(unsafe.Add(unsafe.Pointer(&mem[0]), hdrSize)), MaxDedupeDests)
 
+	prefetch := func(off, n uint64) {
+		Prefetch(src, srcOffset+off, n)
+		for i := range dests {
+			if res[i].Status == DedupeSame {
+				Prefetch(dests[i].File, dests[i].Offset+off, n)
+			}
+		}
+	}
+	prefetch(0, min(length, chunk))
 	active := make([]int, 0, len(dests))
 	for done := uint64(0); done < length; {
 		n := min(length-done, chunk)
+		if done+n < length {
+			// The next chunk streams in while the kernel compares this one.
+			prefetch(done+n, min(length-done-n, chunk))
+		}
 		active = active[:0]
 		for i := range dests {
 			if res[i].Status == DedupeSame {
