@@ -151,6 +151,12 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options
 			p.recordTransids(ctx)
 			return p.stats, werr
 		}
+		if len(p.shared) >= sharedBatch {
+			if err := p.collectTransids(batch); err != nil {
+				batch.Commit(ctx)
+				return p.stats, err
+			}
+		}
 		next, err := p.load(ctx, ids, groups[len(groups)-1].size)
 		if err != nil {
 			batch.Commit(ctx)
@@ -191,15 +197,28 @@ func (p *pass) load(ctx context.Context, ids []int64, below uint64) ([]*group, e
 	return groups, nil
 }
 
-// recordTransids stores the transid each shared destination has after the
-// share, once it is committed, so that the next scan does not flag it
-// again: bedup's own dedupe is not a change of content.
+// sharedBatch is how many shared destinations are remembered before
+// their transids are collected: it bounds the memory of a pass (one syncfs
+// per batch).
+const sharedBatch = 16384
+
+// recordTransids collects the remaining transids and commits them.
 func (p *pass) recordTransids(ctx context.Context) error {
+	b := p.db.NewBatch()
+	if err := p.collectTransids(b); err != nil {
+		return err
+	}
+	return b.Commit(ctx)
+}
+
+// collectTransids adds to b the transid each shared destination has after
+// the share, once it is committed, so that the next scan does not flag it
+// again: bedup's own dedupe is not a change of content.
+func (p *pass) collectTransids(b *store.Batch) error {
 	if len(p.shared) == 0 {
 		return nil
 	}
 	synced := map[*volume.Filesystem]bool{}
-	b := p.db.NewBatch()
 	for _, f := range p.shared {
 		fs := f.vol.V.FS
 		if !synced[fs] {
@@ -227,7 +246,7 @@ func (p *pass) recordTransids(ctx context.Context) error {
 		b.SetTransid(f.m.VolID, f.m.Ino, ii.Transid)
 	}
 	p.shared = nil
-	return b.Commit(ctx)
+	return nil
 }
 
 // testHookBeforeShare, when set by a test, runs between hashing and
