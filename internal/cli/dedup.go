@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bedup/bedup/internal/dedupe"
+	"github.com/bedup/bedup/internal/scan"
 	"github.com/bedup/bedup/internal/ui"
 )
 
@@ -113,6 +114,19 @@ shared copies held alone), files skipped by reason, time taken.
 					status.Done()
 					a.summary(total, time.Since(start))
 					return err
+				}
+			}
+			// Bring the scan positions past bedup's own shares while their
+			// b-tree leaves are still cached: they were recorded as no
+			// change, and the next run then starts from here instead of
+			// walking them cold.
+			if total.FilesShared > 0 {
+				for _, t := range scanned {
+					if _, err := scan.Volume(ctx, db, t.v, scan.Options{Exclude: excludes(db, t.v)}); err != nil {
+						status.Done()
+						a.summary(total, time.Since(start))
+						return err
+					}
 				}
 			}
 			status.Done()
