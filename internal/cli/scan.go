@@ -68,6 +68,9 @@ func (a *app) track(ctx context.Context, filters []string, f *trackFlags) (*volu
 		return nil, nil, nil, err
 	}
 	a.notices(set)
+	if len(set.Volumes) == 0 && len(filters) == 0 {
+		fmt.Fprintln(a.Err, "bedup: no mounted, writable Btrfs filesystem found: nothing to do")
+	}
 	if err := btrfs.SetIdleIOPriorityAllThreads(); err != nil {
 		fmt.Fprintf(a.Err, "bedup: cannot lower I/O priority: %v\n", err)
 	}
