@@ -109,7 +109,7 @@ shared copies held alone), files skipped by reason, time taken.
 							pv.desc, p.Group, p.Groups, humanBytes(int64(p.Size)), humanBytes(p.BytesRead), humanBytes(p.BytesDeduped), eta)
 					},
 				})
-				total = addStats(total, st)
+				total.Add(st)
 				if err != nil {
 					status.Done()
 					a.summary(total, time.Since(start))
@@ -140,29 +140,6 @@ shared copies held alone), files skipped by reason, time taken.
 	}
 	cmd.Flags().IntVar(&ioThreads, "io-threads", 0, "files read at once (0: 2 on disks that say they spin, 4 otherwise)")
 	return cmd
-}
-
-func addStats(a, b dedupe.Stats) dedupe.Stats {
-	a.Groups += b.Groups
-	a.AlreadyShared += b.AlreadyShared
-	a.FilesSampled += b.FilesSampled
-	a.FilesHashed += b.FilesHashed
-	a.BytesRead += b.BytesRead
-	a.DedupeCalls += b.DedupeCalls
-	a.FilesShared += b.FilesShared
-	a.BytesDeduped += b.BytesDeduped
-	a.BytesFreed += b.BytesFreed
-	a.Dropped += b.Dropped
-	a.ExamineTime += b.ExamineTime
-	a.ReadTime += b.ReadTime
-	a.ShareTime += b.ShareTime
-	for r, n := range b.Skipped {
-		if a.Skipped == nil {
-			a.Skipped = map[dedupe.Reason]int{}
-		}
-		a.Skipped[r] += n
-	}
-	return a
 }
 
 // summary prints the final report of a dedup run on stdout.

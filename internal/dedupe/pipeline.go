@@ -76,6 +76,29 @@ type Stats struct {
 	ExamineTime, ReadTime, ShareTime time.Duration
 }
 
+// Add adds the counts and times of another pass (of another filesystem).
+func (s *Stats) Add(o Stats) {
+	s.Groups += o.Groups
+	s.AlreadyShared += o.AlreadyShared
+	s.FilesSampled += o.FilesSampled
+	s.FilesHashed += o.FilesHashed
+	s.BytesRead += o.BytesRead
+	s.DedupeCalls += o.DedupeCalls
+	s.FilesShared += o.FilesShared
+	s.BytesDeduped += o.BytesDeduped
+	s.BytesFreed += o.BytesFreed
+	s.Dropped += o.Dropped
+	s.ExamineTime += o.ExamineTime
+	s.ReadTime += o.ReadTime
+	s.ShareTime += o.ShareTime
+	for r, n := range o.Skipped {
+		if s.Skipped == nil {
+			s.Skipped = map[Reason]int{}
+		}
+		s.Skipped[r] += n
+	}
+}
+
 func (s *Stats) skip(r Reason) {
 	if s.Skipped == nil {
 		s.Skipped = map[Reason]int{}
@@ -317,9 +340,9 @@ func (p *pass) notice(f *file, r Reason, err error) {
 // name gives a file's path for messages (resolved only when needed).
 func (p *pass) name(f *file) string {
 	v := f.vol.V
-	h, err := btrfs.OpenByHandle(v.FS.Top(), v.ID, f.m.Ino, f.m.Generation)
+	h, err := p.handle(f)
 	if err == nil {
-		defer h.Close()
+		defer release(f, h)
 		if paths, _, err := btrfs.InoPaths(h, f.m.Ino); err == nil && len(paths) > 0 {
 			return path.Join(v.Desc, paths[0])
 		}

@@ -543,27 +543,11 @@ func (d *discovery) fsWithDevice(rdev uint64) *Filesystem {
 // byPath adds the subvolume whose root is the path and, unless vol:, the
 // subvolumes below it.
 func (d *discovery) byPath(flt Filter) error {
-	dir, err := btrfs.OpenDir(flt.Path)
+	root, err := Open(flt.Path)
 	if err != nil {
-		return fmt.Errorf("%s: %w", flt.Path, err)
+		return err
 	}
-	info, err := btrfs.GetFSInfo(dir)
-	if err != nil {
-		dir.Close()
-		if btrfs.IsNotBtrfs(err) {
-			return fmt.Errorf("%s: %w", flt.Path, ErrNotBtrfs)
-		}
-		return fmt.Errorf("%s: %w", flt.Path, err)
-	}
-	st, err := btrfs.Fstat(dir)
-	if err != nil {
-		dir.Close()
-		return fmt.Errorf("%s: %w", flt.Path, err)
-	}
-	if st.Ino != btrfs.FirstFreeObjectID {
-		dir.Close()
-		return fmt.Errorf("%s: %w", flt.Path, ErrNotSubvolume)
-	}
+	dir, info := root.Dir, root.FS
 	sv, err := btrfs.GetSubvolInfo(dir)
 	if err != nil {
 		dir.Close()
