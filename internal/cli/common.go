@@ -7,64 +7,53 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/bedup/bedup/internal/run"
 	"github.com/bedup/bedup/internal/store"
+	"github.com/bedup/bedup/internal/ui"
 	"github.com/bedup/bedup/internal/volume"
 )
 
-// parseSize reads a size in bytes: a whole number with an optional binary
-// suffix K, M, G or T (KiB, MiB, ... and a trailing B are accepted too).
+// parseSize reads a size for a flag or argument: a usage error when it
+// is not one.
 func parseSize(s string) (uint64, error) {
-	t := strings.TrimSpace(s)
-	u := strings.ToUpper(t)
-	u = strings.TrimSuffix(u, "B")
-	u = strings.TrimSuffix(u, "I")
-	shift := 0
-	if n := len(u); n > 0 {
-		switch u[n-1] {
-		case 'K':
-			shift = 10
-		case 'M':
-			shift = 20
-		case 'G':
-			shift = 30
-		case 'T':
-			shift = 40
-		}
-		if shift > 0 {
-			u = u[:n-1]
-		}
-	}
-	if u == "" || u != strings.TrimSpace(u) || strings.ContainsAny(u, "+-") {
-		return 0, fmt.Errorf("size %q is not a number of bytes (K, M, G and T suffixes allowed)", s)
-	}
-	n, err := strconv.ParseUint(u, 10, 64)
+	n, err := ui.ParseSize(s)
 	if err != nil {
-		return 0, fmt.Errorf("size %q is not a number of bytes (K, M, G and T suffixes allowed)", s)
+		return 0, &UsageError{Err: err}
 	}
-	if n > (^uint64(0))>>shift {
-		return 0, fmt.Errorf("size %q is too large", s)
-	}
-	return n << shift, nil
+	return n, nil
 }
 
-// humanBytes formats a byte count with a binary unit.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit && n > -unit {
-		return fmt.Sprintf("%d B", n)
+// outputFlags choose the output's form: text (the default, -v more, -q
+// less) or JSON.
+type outputFlags struct {
+	json, verbose, quiet bool
+}
+
+func (f *outputFlags) add(cmd *cobra.Command, verbosity bool) {
+	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON (see docs/json.md) instead of text")
+	if verbosity {
+		cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "print a line per share, per skipped file and per size group")
+		cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only errors and the summary")
 	}
-	f, i := float64(n), 0
-	for f >= unit*unit || f <= -unit*unit {
-		f /= unit
-		i++
+}
+
+// printer makes the command's printer; runE closes it and reports the
+// command's error to it.
+func (a *app) printer(cmd *cobra.Command, f *outputFlags, o ui.Options) (ui.Printer, error) {
+	if f.verbose && f.quiet {
+		return nil, usagef("--verbose and --quiet exclude each other")
 	}
-	return fmt.Sprintf("%.1f %ciB", f/unit, "KMGTPE"[i])
+	o.Verbose, o.Quiet, o.Command = f.verbose, f.quiet, cmd.Name()
+	if f.json {
+		a.out = ui.NewJSON(a.Out, o)
+	} else {
+		a.out = ui.NewText(a.Out, a.Err, o)
+	}
+	return a.out, nil
 }
 
 // dbFlags is the --db-path flag every command that keeps state has.
@@ -74,8 +63,9 @@ func (f *dbFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.path, "db-path", "", "tracking database (default $XDG_DATA_HOME/bedup/db.sqlite)")
 }
 
-// open opens the tracking database for writing (with its lock).
-func (f *dbFlags) open(ctx context.Context) (*store.DB, error) {
+// open opens the tracking database for writing (with its lock), telling
+// rep when the database at the old default location is used.
+func (f *dbFlags) open(ctx context.Context, rep run.Reporter) (*store.DB, error) {
 	p, create := f.path, false
 	if p == "" {
 		var err error
@@ -103,9 +93,8 @@ func (f *dbFlags) openReadOnly(ctx context.Context) (db *store.DB, ok bool, err 
 	return db, err == nil, err
 }
 
-// discover resolves volume filters, turning a malformed filter into a
-// usage error. Print the set's notices with a.notices once the run is
-// sure to go ahead, so that a fatal error stays the only line.
+// discover resolves volume filters for the commands that only need the
+// volumes (reset), turning a malformed filter into a usage error.
 func (a *app) discover(filters []string, o volume.Options) (*volume.Set, error) {
 	set, err := volume.Discover(filters, o)
 	var fe *volume.FilterError
@@ -120,30 +109,6 @@ func (a *app) notices(set *volume.Set) {
 	for _, n := range set.Notices {
 		fmt.Fprintf(a.Err, "bedup: %s\n", n)
 	}
-}
-
-// excludes maps each volume to the inode numbers of the database files it
-// holds, which must never become candidates.
-func excludes(db *store.DB, v *volume.Volume) map[uint64]bool {
-	st, err := v.Dir.Stat()
-	if err != nil {
-		return nil
-	}
-	dev := st.Sys().(*syscall.Stat_t).Dev
-	var m map[uint64]bool
-	for _, p := range db.Files() {
-		fi, err := os.Stat(p)
-		if err != nil {
-			continue
-		}
-		if s := fi.Sys().(*syscall.Stat_t); s.Dev == dev {
-			if m == nil {
-				m = map[uint64]bool{}
-			}
-			m[s.Ino] = true
-		}
-	}
-	return m
 }
 
 // confirm asks a yes/no question on errw and reads the answer from in:
@@ -172,4 +137,13 @@ func confirm(in *bufio.Reader, errw io.Writer, question string) (bool, error) {
 			return false, nil
 		}
 	}
+}
+
+// textPrinter is the printer of the interactive commands (reset,
+// forget-fs), which print text only.
+func (a *app) textPrinter() ui.Printer {
+	if a.out == nil {
+		a.out = ui.NewText(a.Out, a.Err, ui.Options{})
+	}
+	return a.out
 }

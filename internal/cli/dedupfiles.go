@@ -7,10 +7,13 @@ import (
 
 	"github.com/bedup/bedup/internal/btrfs"
 	"github.com/bedup/bedup/internal/dedupe"
+	"github.com/bedup/bedup/internal/run"
+	"github.com/bedup/bedup/internal/ui"
 )
 
 func (a *app) dedupFilesCmd() *cobra.Command {
 	var defrag bool
+	var out outputFlags
 	cmd := &cobra.Command{
 		Use:   "dedup-files [--defrag] SRC DEST...",
 		Short: "Make files with the same contents as SRC share its extents",
@@ -37,9 +40,15 @@ also be a DEST; otherwise nothing is done.
 --defrag defragments SRC first. Since Linux 3.12 that unshares SRC's extents
 from snapshots and other copies, which can cost space instead of freeing it.
 
+With --json, JSON Lines events ending in a summary (docs/json.md).
+
 Exit status: 0 when every DEST shares SRC's data afterwards, 1 otherwise.`,
 		Args: argsRange(2, -1),
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
+			p, err := a.printer(cmd, &out, ui.Options{Stream: true})
+			if err != nil {
+				return err
+			}
 			files := make([]dedupe.File, 0, len(args))
 			defer func() {
 				for _, f := range files {
@@ -81,7 +90,7 @@ Exit status: 0 when every DEST shares SRC's data afterwards, 1 otherwise.`,
 			}
 			src, dests := files[0], files[1:]
 			if defrag {
-				fmt.Fprintln(a.Err, "bedup: warning: --defrag unshares the source's extents from snapshots and reflinked copies (Linux 3.12 and later)")
+				p.Notice(run.Notice{Code: run.NoticeDefrag})
 				if err := btrfs.Defrag(src.F); err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
@@ -93,31 +102,25 @@ Exit status: 0 when every DEST shares SRC's data afterwards, 1 otherwise.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			notDone := 0
+			sum := ui.FilesSummary{Source: args[0], Destinations: len(dests)}
 			for i, r := range res {
-				p := args[i+1]
-				switch r.Outcome {
-				case dedupe.Shared:
-					fmt.Fprintf(a.Out, "shared: %s (%d bytes)\n", p, r.Bytes)
-				case dedupe.Skipped:
-					why := string(r.Reason)
-					if r.Reason == dedupe.ReasonRefused && r.Err != nil {
-						why += ": " + r.Err.Error()
-					}
-					fmt.Fprintf(a.Out, "skipped: %s (%s)\n", p, why)
-				default:
-					fmt.Fprintf(a.Out, "%s: %s\n", r.Outcome, p)
-				}
+				p.FileResult(ui.FileResult{Path: args[i+1], Result: r})
 				if !r.Outcome.Done() {
-					notDone++
+					sum.NotDone++
+				}
+				if r.Outcome == dedupe.Shared {
+					sum.BytesShared += int64(r.Bytes)
 				}
 			}
+			p.FilesSummary(sum)
+			notDone := sum.NotDone
 			if notDone > 0 {
 				return fmt.Errorf("%d of %d destinations do not share the data of %s", notDone, len(dests), args[0])
 			}
 			return nil
 		}),
 	}
+	out.add(cmd, false)
 	cmd.Flags().BoolVar(&defrag, "defrag", false, "defragment SRC first (unshares it from snapshots; see above)")
 	return cmd
 }

@@ -1,17 +1,18 @@
 package cli
 
 import (
-	"bufio"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bedup/bedup/internal/findnew"
+	"github.com/bedup/bedup/internal/ui"
 	"github.com/bedup/bedup/internal/volume"
 )
 
 func (a *app) findNewCmd() *cobra.Command {
 	var zero, terse bool
+	var out outputFlags
 	cmd := &cobra.Command{
 		Use:   "find-new [-0|--zero-terminated] [--terse] VOLUME [GENERATION]",
 		Short: "List the items of a subvolume changed since a generation",
@@ -28,6 +29,9 @@ Each record is one line (NUL-terminated with -0):
 The kernel returns whole leaves, so unchanged items that share a leaf with a
 changed one are listed too; gen0 and gen1 tell them apart.
 
+Names that could break a line are quoted with escapes unless -0 is given.
+With --json, one JSON document (docs/json.md).
+
 With --terse, print instead the path (relative to VOLUME) of each file whose
 data was written in or after GENERATION, once per file.
 
@@ -41,32 +45,30 @@ Needs root (CAP_SYS_ADMIN) for the tree search.`,
 					return usagef("generation %q is not a non-negative integer", args[1])
 				}
 			}
+			p, err := a.printer(cmd, &out, ui.Options{Zero: zero, List: map[bool]string{true: "files", false: "items"}[terse],
+				Header: map[string]any{"volume": args[0], "since_generation": gen}})
+			if err != nil {
+				return err
+			}
 			vol, err := volume.Open(args[0])
 			if err != nil {
 				return err
 			}
 			defer vol.Close()
-			w := bufio.NewWriter(a.Out)
-			sep := byte('\n')
-			if zero {
-				sep = 0
-			}
-			emit := func(rec string) error {
-				w.WriteString(rec)
-				return w.WriteByte(sep)
-			}
 			if terse {
-				err = findnew.Paths(cmd.Context(), vol.Dir, gen, emit)
-			} else {
-				err = findnew.Items(cmd.Context(), vol.Dir, gen, emit)
+				return findnew.Paths(cmd.Context(), vol.Dir, gen, func(path string) error {
+					p.FindNewPath(path)
+					return nil
+				})
 			}
-			if ferr := w.Flush(); err == nil {
-				err = ferr
-			}
-			return err
+			return findnew.Items(cmd.Context(), vol.Dir, gen, func(r findnew.Record) error {
+				p.FindNewRecord(r)
+				return nil
+			})
 		}),
 	}
 	cmd.Flags().BoolVarP(&zero, "zero-terminated", "0", false, "end each record with NUL instead of a newline")
+	out.add(cmd, false)
 	cmd.Flags().BoolVar(&terse, "terse", false, "print only the paths of files whose data changed")
 	return cmd
 }

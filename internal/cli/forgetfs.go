@@ -32,7 +32,7 @@ database, else nothing is done.`,
 				}
 				uuids[i] = u
 			}
-			d, err := db.open(ctx)
+			d, err := db.open(ctx, a.textPrinter())
 			if err != nil {
 				return err
 			}

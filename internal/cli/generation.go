@@ -6,11 +6,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bedup/bedup/internal/btrfs"
+	"github.com/bedup/bedup/internal/ui"
 	"github.com/bedup/bedup/internal/volume"
 )
 
 func (a *app) generationCmd() *cobra.Command {
 	var flush bool
+	var out outputFlags
 	cmd := &cobra.Command{
 		Use:   "generation [--flush] VOLUME",
 		Short: "Print the current generation of a subvolume",
@@ -23,6 +25,10 @@ commits the filesystem first (syncfs) so the number covers every write made
 so far.`,
 		Args: argsRange(1, 1),
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
+			p, err := a.printer(cmd, &out, ui.Options{})
+			if err != nil {
+				return err
+			}
 			vol, err := volume.Open(args[0])
 			if err != nil {
 				return err
@@ -37,10 +43,11 @@ so far.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", vol.Path, err)
 			}
-			_, err = fmt.Fprintln(a.Out, info.Generation)
-			return err
+			p.Generation(ui.GenerationResult{Volume: args[0], Generation: info.Generation})
+			return nil
 		}),
 	}
+	out.add(cmd, false)
 	cmd.Flags().BoolVar(&flush, "flush", false, "commit the filesystem's pending writes first (syncfs)")
 	return cmd
 }

@@ -34,7 +34,7 @@ unless --yes is given; no answer (end of input) means no.
 				return err
 			}
 			defer set.Close()
-			d, err := db.open(ctx)
+			d, err := db.open(ctx, a.textPrinter())
 			if err != nil {
 				return err
 			}

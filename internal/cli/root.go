@@ -14,20 +14,48 @@ import (
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
+
+	"github.com/bedup/bedup/internal/run"
+	"github.com/bedup/bedup/internal/ui"
 )
 
 // Version is the program version; release builds set it with
 // -ldflags "-X github.com/bedup/bedup/internal/cli.Version=...".
 var Version = ""
 
+// version is the module version and the VCS revision the binary was
+// built from, as the build info records them: "v1.2.3" or
+// "(devel) (revision 0123abcd, modified)".
 func version() string {
-	if Version != "" {
-		return Version
+	v := Version
+	bi, ok := debug.ReadBuildInfo()
+	if v == "" {
+		v = "(devel)"
+		if ok && bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	if !ok {
+		return v
 	}
-	return "devel"
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	return fmt.Sprintf("%s (revision %s%s)", v, rev, modified)
 }
 
 // Streams are the standard streams a command reads and writes.
@@ -41,6 +69,7 @@ type app struct {
 	Streams
 	ran        bool // a command's RunE was reached: errors after that are not usage errors
 	cpuProfile string
+	out        ui.Printer // the running command's printer, if it made one
 }
 
 // Run parses args (without the program name) and runs the command they
@@ -93,10 +122,13 @@ Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.`,
 	root.PersistentFlags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if !c.HasParent() {
+			return usagef("%v (see 'bedup --help')", err)
+		}
 		return usagef("%s: %v (see '%s --help')", c.Name(), err, c.CommandPath())
 	})
 	root.AddCommand(a.dedupCmd("dedup", false), a.dedupCmd("dedup-vol", true), a.scanCmd(), a.showCmd(), a.resetCmd(), a.forgetFSCmd(), a.sizeLookupCmd(),
-		a.findNewCmd(), a.generationCmd(), a.dedupFilesCmd())
+		a.findNewCmd(), a.generationCmd(), a.dedupFilesCmd(), a.historyCmd())
 	return root
 }
 
@@ -117,6 +149,14 @@ func (a *app) runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra
 			defer pprof.StopCPUProfile()
 		}
 		err := fn(cmd, args)
+		if a.out != nil {
+			if err != nil {
+				a.out.Error(err)
+			}
+			if cerr := a.out.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("write output: %w", cerr)
+			}
+		}
 		if err != nil && cmd.Context().Err() != nil {
 			// Interrupted: whatever failed on the way out (a query the
 			// driver cut short, say) is the interrupt.
@@ -124,6 +164,11 @@ func (a *app) runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra
 		}
 		if err == nil || errors.Is(err, context.Canceled) {
 			return err
+		}
+		var fe *run.FilterError
+		var nf *run.NotAFilesystemError
+		if errors.As(err, &fe) || errors.As(err, &nf) {
+			err = &UsageError{Err: err}
 		}
 		if IsUsage(err) {
 			return &UsageError{Err: fmt.Errorf("%s: %w (see 'bedup %s --help')", cmd.Name(), err, cmd.Name())}

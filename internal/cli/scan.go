@@ -1,32 +1,50 @@
 package cli
 
 import (
-	"context"
-	"fmt"
-
 	"github.com/spf13/cobra"
 
-	"github.com/bedup/bedup/internal/btrfs"
-	"github.com/bedup/bedup/internal/scan"
-	"github.com/bedup/bedup/internal/store"
-	"github.com/bedup/bedup/internal/volume"
+	"github.com/bedup/bedup/internal/run"
+	"github.com/bedup/bedup/internal/ui"
 )
 
 // trackFlags are the flags of the commands that scan (scan, dedup).
 type trackFlags struct {
 	db            dbFlags
+	output        outputFlags
 	sizeCutoff    string
-	flush         bool
+	flush         bool // accepted for the original's scripts: now the default
+	noFlush       bool
 	noCrossvol    bool
 	includeFrozen bool
 }
 
 func (f *trackFlags) add(cmd *cobra.Command) {
 	f.db.add(cmd)
-	cmd.Flags().StringVar(&f.sizeCutoff, "size-cutoff", "", "track only files of at least this size, e.g. 1M (stored per volume; default 128K)")
-	cmd.Flags().BoolVar(&f.flush, "flush", false, "commit each filesystem's pending writes first, so they are seen now")
+	f.output.add(cmd, true)
+	cmd.Flags().StringVar(&f.sizeCutoff, "size-cutoff", "", "track only files of at least this size, e.g. 1M or 1.5M (stored per volume; default 128K)")
+	cmd.Flags().BoolVar(&f.flush, "flush", false, "commit each filesystem's pending writes first (the default; see --no-flush)")
+	cmd.Flags().BoolVar(&f.noFlush, "no-flush", false, "do not commit pending writes first: files written in the last seconds wait for the next run")
 	cmd.Flags().BoolVar(&f.noCrossvol, "no-crossvol", false, "deduplicate each subvolume on its own")
 	cmd.Flags().BoolVar(&f.includeFrozen, "include-frozen", false, "include read-only subvolumes (snapshots) that were not named")
+}
+
+// options turns the flags into run options.
+func (f *trackFlags) options(filters []string) (run.TrackOptions, error) {
+	o := run.TrackOptions{Filters: filters, NoFlush: f.noFlush, NoCrossvol: f.noCrossvol, IncludeFrozen: f.includeFrozen}
+	if f.flush && f.noFlush {
+		return o, usagef("--flush and --no-flush exclude each other")
+	}
+	if f.sizeCutoff != "" {
+		n, err := parseSize(f.sizeCutoff)
+		if err != nil {
+			return o, usagef("--size-cutoff: %v", err)
+		}
+		if n == 0 {
+			return o, usagef("--size-cutoff must be at least 1 byte")
+		}
+		o.SizeCutoff = n
+	}
+	return o, nil
 }
 
 const filterHelp = `FILTER selects what to work on (default: every subvolume of every mounted,
@@ -34,74 +52,11 @@ writable Btrfs filesystem, read-only snapshots left out):
   UUID            a whole filesystem, by its UUID (mounted privately for the
                   run if no read-write mount shows it)
   /dev/DEVICE     the filesystem on that device
-  /PATH           the subvolume whose root directory is PATH, and the
-                  subvolumes below it (read-only ones left out)
-  vol:/PATH       that subvolume only (read-only or not)`
-
-// tracked is a scanned volume.
-type tracked struct {
-	v        *volume.Volume
-	r        scan.Result
-	writable bool // selected, not only a source
-}
-
-// track discovers the volumes of filters, opens the database and scans
-// every volume, printing one line per volume.
-func (a *app) track(ctx context.Context, filters []string, f *trackFlags) (*volume.Set, *store.DB, []tracked, error) {
-	var cutoff uint64
-	if f.sizeCutoff != "" {
-		var err error
-		if cutoff, err = parseSize(f.sizeCutoff); err != nil {
-			return nil, nil, nil, &UsageError{Err: fmt.Errorf("--size-cutoff: %w", err)}
-		}
-		if cutoff == 0 {
-			return nil, nil, nil, usagef("--size-cutoff must be at least 1 byte")
-		}
-	}
-	set, err := a.discover(filters, volume.Options{IncludeFrozen: f.includeFrozen})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	db, err := f.db.open(ctx)
-	if err != nil {
-		set.Close()
-		return nil, nil, nil, err
-	}
-	a.notices(set)
-	if len(set.Volumes) == 0 && len(filters) == 0 {
-		fmt.Fprintln(a.Err, "bedup: no mounted, writable Btrfs filesystem found: nothing to do")
-	}
-	if err := btrfs.SetIdleIOPriorityAllThreads(); err != nil {
-		fmt.Fprintf(a.Err, "bedup: cannot lower I/O priority: %v\n", err)
-	}
-	vols := set.Volumes
-	if !f.noCrossvol {
-		// Read-only subvolumes nobody asked to write into still serve as
-		// sources; alone (--no-crossvol) they could not serve anything.
-		vols = append(vols[:len(vols):len(vols)], set.Sources...)
-	}
-	var results []tracked
-	for i, v := range vols {
-		r, err := scan.Volume(ctx, db, v, scan.Options{SizeCutoff: cutoff, Flush: f.flush, Exclude: excludes(db, v)})
-		if err != nil {
-			db.Close()
-			set.Close()
-			return nil, nil, nil, err
-		}
-		results = append(results, tracked{v: v, r: r, writable: i < len(set.Volumes)})
-		role := ""
-		if i >= len(set.Volumes) {
-			role = " (read-only, source only)"
-		}
-		if r.Unchanged {
-			fmt.Fprintf(a.Out, "%s%s: unchanged since generation %d\n", v.Desc, role, r.To)
-			continue
-		}
-		fmt.Fprintf(a.Out, "%s%s: generations %d to %d, size cutoff %d: %d new or changed, %d dropped (%d items in %.2f s)\n",
-			v.Desc, role, r.From, r.To, r.Cutoff, r.Retained, r.Dropped, r.Items, r.Elapsed.Seconds())
-	}
-	return set, db, results, nil
-}
+  DIRECTORY       any directory, relative or absolute: only the files below
+                  it (a subvolume's root: that subvolume and the subvolumes
+                  below it, read-only ones left out)
+  vol:/PATH       that subvolume only (read-only or not)
+Several filters are deduplicated together.`
 
 func (a *app) scanCmd() *cobra.Command {
 	var f trackFlags
@@ -112,17 +67,41 @@ func (a *app) scanCmd() *cobra.Command {
 record them in the tracking database as candidates for 'bedup dedup'. Only
 the b-tree leaves written since the generation the last scan reached are
 read, so a rescan of unchanged data takes milliseconds. No file is opened.
+Each filesystem's pending writes are committed first (syncfs), so files
+written just before are seen; --no-flush skips that.
 
 One line per subvolume on standard output: the generations scanned, the
-size cutoff, and how many files were recorded as new or changed.
+size cutoff, and how many files were recorded as new or changed. With
+--json, JSON Lines events ending in a summary (docs/json.md).
 
 ` + filterHelp,
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
-			set, db, _, err := a.track(cmd.Context(), args, &f)
+			o, err := f.options(args)
 			if err != nil {
 				return err
 			}
-			set.Close()
+			p, err := a.printer(cmd, &f.output, ui.Options{Stream: true})
+			if err != nil {
+				return err
+			}
+			db, err := f.db.open(cmd.Context(), p)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			t, err := run.Track(cmd.Context(), db, o, p)
+			if err != nil {
+				return err
+			}
+			t.Close()
+			var sum run.Summary
+			for _, v := range t.Volumes {
+				sum.Volumes++
+				sum.Retained += v.Result.Retained
+			}
+			if f.output.json {
+				p.Summary(sum)
+			}
 			return db.Close()
 		}),
 	}

@@ -22,55 +22,63 @@ func search(vol *os.File, gen uint64) *btrfs.Search {
 	}, 0)
 }
 
+// Record is one b-tree item as find-new lists it (SPEC §8.1): its key,
+// payload length and the transid of the leaf it was found in, plus what
+// its payload says for the types the original decoded.
+type Record struct {
+	Type        uint8
+	ObjectID    uint64 // the inode (or directory) the item belongs to
+	Len         int    // payload bytes
+	LeafTransid uint64 // gen0: the transid of the leaf holding the item
+	// Decoded is set when the payload of an inode, extent, inode-ref or
+	// dir item decoded; the fields below are then meaningful for its type.
+	Decoded bool
+	// Gen1: an inode's creation generation, an extent's generation, a dir
+	// item's transid.
+	Gen1    uint64
+	Name    string // inode-ref and dir items: the (first) name, raw bytes
+	DirType uint8  // dir items: the type of the entry
+}
+
 // Items calls fn with the record of every item in leaves of the subvolume
-// written in or after generation gen (SPEC §8.1 formats).
-func Items(ctx context.Context, vol *os.File, gen uint64, fn func(record string) error) error {
+// written in or after generation gen.
+func Items(ctx context.Context, vol *os.File, gen uint64, fn func(Record) error) error {
 	s := search(vol, gen)
 	for s.Next() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := fn(Format(s.Item())); err != nil {
+		if err := fn(Decode(s.Item())); err != nil {
 			return err
 		}
 	}
 	return s.Err()
 }
 
-// Format renders one item as a find-new record. Items whose payload does
-// not decode fall back to the generic record.
-func Format(it btrfs.Item) string {
+// Decode makes one item's record. Items whose payload does not decode
+// keep only their key, length and leaf transid.
+func Decode(it btrfs.Item) Record {
 	k := it.Key
-	generic := fmt.Sprintf("item type %d oid %d len %d gen0 %d", k.Type, k.ObjectID, len(it.Data), it.Transid)
+	r := Record{Type: k.Type, ObjectID: k.ObjectID, Len: len(it.Data), LeafTransid: it.Transid}
 	switch k.Type {
 	case btrfs.ExtentDataKey:
-		e, err := btrfs.DecodeFileExtentItem(it.Data)
-		if err != nil {
-			return generic
+		if e, err := btrfs.DecodeFileExtentItem(it.Data); err == nil {
+			r.Decoded, r.Gen1 = true, e.Generation
 		}
-		return fmt.Sprintf("item type %d ino %d len %d gen0 %d gen1 %d", k.Type, k.ObjectID, len(it.Data), it.Transid, e.Generation)
 	case btrfs.InodeItemKey:
-		ii, err := btrfs.DecodeInodeItem(it.Data)
-		if err != nil {
-			return generic
+		if ii, err := btrfs.DecodeInodeItem(it.Data); err == nil {
+			r.Decoded, r.Gen1 = true, ii.Generation
 		}
-		return fmt.Sprintf("item type %d ino %d len %d gen0 %d gen1 %d", k.Type, k.ObjectID, len(it.Data), it.Transid, ii.Generation)
 	case btrfs.InodeRefKey:
-		refs, err := btrfs.DecodeInodeRefs(it.Data)
-		if err != nil || len(refs) == 0 {
-			return generic
+		if refs, err := btrfs.DecodeInodeRefs(it.Data); err == nil && len(refs) > 0 {
+			r.Decoded, r.Name = true, string(refs[0].Name)
 		}
-		return fmt.Sprintf("item type %d ino %d len %d gen0 %d name %s", k.Type, k.ObjectID, len(it.Data), it.Transid, refs[0].Name)
 	case btrfs.DirItemKey, btrfs.DirIndexKey:
-		ds, err := btrfs.DecodeDirItems(it.Data)
-		if err != nil || len(ds) == 0 {
-			return generic
+		if ds, err := btrfs.DecodeDirItems(it.Data); err == nil && len(ds) > 0 {
+			r.Decoded, r.Gen1, r.DirType, r.Name = true, ds[0].Transid, ds[0].Type, string(ds[0].Name)
 		}
-		d := ds[0]
-		return fmt.Sprintf("item type %d dir ino %d len %d gen0 %d gen1 %d type1 %d name %s",
-			k.Type, k.ObjectID, len(it.Data), it.Transid, d.Transid, d.Type, d.Name)
 	}
-	return generic
+	return r
 }
 
 // Paths calls fn once with the path (relative to the subvolume root) of

@@ -53,8 +53,11 @@ func (s *Status) Update(format string, a ...any) {
 
 func (s *Status) draw() {
 	line := s.line
-	if s.width > 1 && len(line) >= s.width {
-		line = line[:s.width-1]
+	if s.width > 1 {
+		// Fit the terminal: a wrapped status line cannot be erased.
+		if r := []rune(line); len(r) >= s.width {
+			line = string(r[:s.width-1])
+		}
 	}
 	// Carriage return, erase the line; no wrap while drawing.
 	fmt.Fprintf(s.w, "\r\x1b[K\x1b[?7l%s\x1b[?7h", line)
@@ -77,6 +80,33 @@ func (s *Status) Notice(format string, a ...any) {
 	}
 	fmt.Fprintf(s.w, format+"\n", a...)
 	if s.tty && s.line != "" {
+		s.draw()
+	}
+}
+
+// TTY reports whether the status line is drawn (the stream is a
+// terminal).
+func (s *Status) TTY() bool { return s.tty }
+
+// Pause erases the status line so that another stream sharing the
+// terminal can print a line; Resume draws it again.
+func (s *Status) Pause() {
+	if !s.tty {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clear()
+}
+
+// Resume draws the status line again after Pause.
+func (s *Status) Resume() {
+	if !s.tty {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.line != "" {
 		s.draw()
 	}
 }

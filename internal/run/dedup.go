@@ -1,0 +1,132 @@
+package run
+
+import (
+	"context"
+	"time"
+
+	"github.com/bedup/bedup/internal/dedupe"
+	"github.com/bedup/bedup/internal/scan"
+	"github.com/bedup/bedup/internal/store"
+)
+
+// DedupOptions say what a dedup run covers and how.
+type DedupOptions struct {
+	TrackOptions
+	// Defrag defragments each source first.
+	Defrag bool
+	// IOThreads is how many files are read at once; 0 chooses (see
+	// readers).
+	IOThreads int
+	// DryRun does everything but sharing and writes nothing about the
+	// files to the database (the scans still record what changed).
+	DryRun bool
+	// ResolvePaths names the shared files in Shared events (costs a
+	// lookup per file; for -v and --json).
+	ResolvePaths bool
+}
+
+// pass is the volumes deduplicated together: one filesystem, or one
+// volume with NoCrossvol.
+type pass struct {
+	fs         FilesystemRef
+	fsID       int64
+	vols       []dedupe.Volume
+	rotational bool
+}
+
+// Dedup scans what the options select, then deduplicates each filesystem
+// (each volume with NoCrossvol) and returns the summary. On an error the
+// summary holds what was done before it.
+func Dedup(ctx context.Context, db *store.DB, o DedupOptions, rep Reporter) (Summary, error) {
+	start := time.Now()
+	var sum Summary
+	sum.DryRun = o.DryRun
+	t, err := Track(ctx, db, o.TrackOptions, rep)
+	if err != nil {
+		return sum, err
+	}
+	defer t.Close()
+	for _, tv := range t.Volumes {
+		sum.Volumes++
+		sum.Retained += tv.Result.Retained
+	}
+	if o.Defrag && !o.DryRun {
+		rep.Notice(Notice{Code: NoticeDefrag})
+	}
+	defer func() { sum.Elapsed = time.Since(start) }()
+	for _, p := range passes(t, o.NoCrossvol) {
+		st, err := dedupe.Run(ctx, db, p.fsID, p.vols, dedupe.Options{
+			Defrag:       o.Defrag,
+			IOThreads:    readers(o.IOThreads, p.rotational),
+			DryRun:       o.DryRun,
+			ResolvePaths: o.ResolvePaths,
+			Events:       func(e dedupe.Event) { rep.DedupeEvent(p.fs, e) },
+		})
+		sum.add(p.fs, st)
+		if err != nil {
+			return sum, err
+		}
+	}
+	if o.DryRun || sum.Total.FilesShared == 0 {
+		return sum, nil
+	}
+	// Bring the scan positions past bedup's own shares while their b-tree
+	// leaves are still cached: they were recorded as no change, and the
+	// next run starts from here instead of walking them cold.
+	for _, tv := range t.Volumes {
+		if _, err := scan.Volume(ctx, db, tv.V, scan.Options{Exclude: Excludes(db, tv.V)}); err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
+// add records one pass's stats; passes of one filesystem (NoCrossvol)
+// share its line.
+func (s *Summary) add(fs FilesystemRef, st dedupe.Stats) {
+	s.Total.Add(st)
+	for i := range s.Filesystems {
+		if s.Filesystems[i].FS.UUID == fs.UUID {
+			s.Filesystems[i].Stats.Add(st)
+			return
+		}
+	}
+	s.Filesystems = append(s.Filesystems, FilesystemSummary{FS: fs, Stats: st})
+}
+
+// passes groups the scanned volumes: one pass per filesystem, or one per
+// volume with noCrossvol.
+func passes(t *Tracking, noCrossvol bool) []*pass {
+	var out []*pass
+	byKey := map[any]*pass{}
+	for _, tv := range t.Volumes {
+		var key any = tv.V.FS
+		if noCrossvol {
+			key = tv.V
+		}
+		p := byKey[key]
+		if p == nil {
+			fs := tv.V.FS
+			p = &pass{fs: FilesystemRef{UUID: fs.UUID, Label: fs.Label, Desc: fs.Desc()}, fsID: tv.Result.FSID, rotational: fs.Rotational()}
+			byKey[key] = p
+			out = append(out, p)
+		}
+		p.vols = append(p.vols, dedupe.Volume{StoreID: tv.Result.VolID, V: tv.V, Writable: tv.Writable})
+	}
+	return out
+}
+
+// readers is how many files a pass reads at once: as asked, else 4, or 2
+// on a disk that says it spins. Virtual and loop disks often call
+// themselves rotational; two readers cost a real disk little and a virtual
+// one much less than one reader would.
+func readers(asked int, rotational bool) int {
+	switch {
+	case asked > 0:
+		return asked
+	case rotational:
+		return 2
+	default:
+		return 4
+	}
+}

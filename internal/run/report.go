@@ -1,0 +1,93 @@
+// Package run holds what bedup's commands do beyond parsing flags: which
+// volumes a run covers and in what passes, how many readers it uses, the
+// rescan after sharing, keeping the database's own files out, joining the
+// database with the live filesystems for show, size-lookup and history.
+// Commands and tests both call it. It reports what happens as typed
+// values to a Reporter and never prints; the printers in internal/ui turn
+// those values into text or JSON.
+package run
+
+import (
+	"time"
+
+	"github.com/bedup/bedup/internal/dedupe"
+	"github.com/bedup/bedup/internal/scan"
+)
+
+// Reporter receives what a run does, as it happens. Calls come one at a
+// time (never concurrently).
+type Reporter interface {
+	// Notice is something worth telling that does not stop the run.
+	Notice(Notice)
+	// VolumeScanned is called once per volume after its scan.
+	VolumeScanned(VolumeScan)
+	// ScanProgress is called now and then while a volume is scanned.
+	ScanProgress(VolumeScan)
+	// DedupeEvent is what a dedup pass over a filesystem reports.
+	DedupeEvent(fs FilesystemRef, e dedupe.Event)
+}
+
+// NoticeCode says what a notice is about; printers choose the words.
+type NoticeCode string
+
+// The notices a run gives.
+const (
+	// NoticeNoFilesystem: no mounted, writable Btrfs filesystem was found
+	// and no filter was given.
+	NoticeNoFilesystem NoticeCode = "no-filesystem"
+	// NoticeIOPriority: the idle I/O class could not be set (Err says why).
+	NoticeIOPriority NoticeCode = "io-priority"
+	// NoticeDefrag: --defrag unshares sources, which can cost space.
+	NoticeDefrag NoticeCode = "defrag"
+	// NoticeDeprecated: a deprecated command name was used (Subject).
+	NoticeDeprecated NoticeCode = "deprecated"
+	// NoticeLegacyDatabase: the database at the old default location
+	// (Subject) is used.
+	NoticeLegacyDatabase NoticeCode = "legacy-database"
+	// NoticeDiscovery: something discovery skipped or limited (Subject,
+	// Detail say what).
+	NoticeDiscovery NoticeCode = "discovery"
+	// NoticeFileError: one file could not be listed (Subject, Err).
+	NoticeFileError NoticeCode = "file-error"
+)
+
+// Notice is one thing worth telling that does not stop the run.
+type Notice struct {
+	Code    NoticeCode
+	Subject string // what it is about: a path, a filesystem, a command
+	Detail  string // discovery's own words, for NoticeDiscovery
+	Err     error
+}
+
+// FilesystemRef names a filesystem in reports.
+type FilesystemRef struct {
+	UUID  string
+	Label string
+	Desc  string // how output names it: its label when unique, else the UUID
+}
+
+// VolumeScan is the outcome (or, in progress reports, the running state)
+// of one volume's scan.
+type VolumeScan struct {
+	FS         FilesystemRef
+	Volume     string // how output names the volume: a real path when one is known
+	SubvolID   uint64
+	SourceOnly bool // read-only, scanned only to serve as a source
+	scan.Result
+}
+
+// Summary is what a dedup (or scan) run did, per filesystem and in all.
+type Summary struct {
+	DryRun      bool
+	Filesystems []FilesystemSummary
+	Total       dedupe.Stats
+	Volumes     int // volumes scanned
+	Retained    int // files recorded as new or changed by the scans
+	Elapsed     time.Duration
+}
+
+// FilesystemSummary is one filesystem's part of a Summary.
+type FilesystemSummary struct {
+	FS    FilesystemRef
+	Stats dedupe.Stats
+}

@@ -1,0 +1,145 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	"github.com/bedup/bedup/internal/btrfs"
+	"github.com/bedup/bedup/internal/scan"
+	"github.com/bedup/bedup/internal/store"
+	"github.com/bedup/bedup/internal/volume"
+)
+
+// TrackOptions say what a scan covers and how.
+type TrackOptions struct {
+	// Filters select what to work on (volume.Discover's grammar); none
+	// means every mounted, writable Btrfs filesystem.
+	Filters []string
+	// SizeCutoff, when not 0, becomes the scanned volumes' cutoff.
+	SizeCutoff uint64
+	// NoFlush skips committing each selected filesystem's pending writes
+	// before its scan; without the commit, files written in the last
+	// seconds are seen only by the next run.
+	NoFlush bool
+	// NoCrossvol deduplicates each subvolume on its own (and scans no
+	// read-only source volumes, which could serve no one alone).
+	NoCrossvol bool
+	// IncludeFrozen includes read-only subvolumes nobody named.
+	IncludeFrozen bool
+}
+
+// FilterError is a filter that cannot be understood: a usage error.
+type FilterError = volume.FilterError
+
+// Tracking is what Track leaves open for a dedup run: the selected volumes
+// and their scans. Close it when done.
+type Tracking struct {
+	Set     *volume.Set
+	Volumes []Tracked
+}
+
+// Tracked is one scanned volume.
+type Tracked struct {
+	V        *volume.Volume
+	Result   scan.Result
+	Writable bool // selected; not only a source
+}
+
+// Close releases every descriptor the tracking holds.
+func (t *Tracking) Close() {
+	if t != nil && t.Set != nil {
+		t.Set.Close()
+	}
+}
+
+// Track discovers the volumes the filters select, commits their
+// filesystems' pending writes (unless NoFlush) and scans each volume into
+// db, reporting each one.
+func Track(ctx context.Context, db *store.DB, o TrackOptions, rep Reporter) (*Tracking, error) {
+	set, err := volume.Discover(o.Filters, volume.Options{IncludeFrozen: o.IncludeFrozen})
+	if err != nil {
+		return nil, err
+	}
+	t := &Tracking{Set: set}
+	for _, n := range set.Notices {
+		rep.Notice(Notice{Code: NoticeDiscovery, Detail: n})
+	}
+	if len(set.Volumes) == 0 && len(o.Filters) == 0 {
+		rep.Notice(Notice{Code: NoticeNoFilesystem})
+	}
+	if err := btrfs.SetIdleIOPriorityAllThreads(); err != nil {
+		rep.Notice(Notice{Code: NoticeIOPriority, Err: err})
+	}
+	vols := set.Volumes
+	if !o.NoCrossvol {
+		// Read-only subvolumes nobody asked to write into still serve as
+		// sources; alone (--no-crossvol) they could not serve anything.
+		vols = append(vols[:len(vols):len(vols)], set.Sources...)
+	}
+	if !o.NoFlush {
+		if err := flush(vols); err != nil {
+			t.Close()
+			return nil, err
+		}
+	}
+	for i, v := range vols {
+		ref := FilesystemRef{UUID: v.FS.UUID, Label: v.FS.Label, Desc: v.FS.Desc()}
+		progress := func(r scan.Result) {
+			rep.ScanProgress(VolumeScan{FS: ref, Volume: v.Desc, SubvolID: v.ID, SourceOnly: i >= len(set.Volumes), Result: r})
+		}
+		r, err := scan.Volume(ctx, db, v, scan.Options{SizeCutoff: o.SizeCutoff, Exclude: Excludes(db, v), Progress: progress})
+		if err != nil {
+			t.Close()
+			return nil, err
+		}
+		t.Volumes = append(t.Volumes, Tracked{V: v, Result: r, Writable: i < len(set.Volumes)})
+		rep.VolumeScanned(VolumeScan{FS: ref, Volume: v.Desc, SubvolID: v.ID, SourceOnly: i >= len(set.Volumes), Result: r})
+	}
+	return t, nil
+}
+
+// flush commits the pending writes of every filesystem the volumes are
+// on, once each, so that their scans see what was written before the run.
+func flush(vols []*volume.Volume) error {
+	done := map[*volume.Filesystem]bool{}
+	for _, v := range vols {
+		if done[v.FS] {
+			continue
+		}
+		done[v.FS] = true
+		if err := btrfs.Syncfs(v.Dir); err != nil {
+			if errors.Is(err, syscall.EROFS) {
+				continue
+			}
+			return fmt.Errorf("commit pending writes of %s: %w", v.FS.Desc(), err)
+		}
+	}
+	return nil
+}
+
+// Excludes returns the inode numbers, on volume v, of the database's own
+// files, which must never become candidates.
+func Excludes(db *store.DB, v *volume.Volume) map[uint64]bool {
+	st, err := v.Dir.Stat()
+	if err != nil {
+		return nil
+	}
+	dev := st.Sys().(*syscall.Stat_t).Dev
+	var m map[uint64]bool
+	for _, p := range db.Files() {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if s := fi.Sys().(*syscall.Stat_t); s.Dev == dev {
+			if m == nil {
+				m = map[uint64]bool{}
+			}
+			m[s.Ino] = true
+		}
+	}
+	return m
+}
