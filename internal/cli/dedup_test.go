@@ -1,33 +1,56 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/bedup/bedup/internal/btrfs"
+	"github.com/bedup/bedup/internal/dedupe"
 	"github.com/bedup/bedup/internal/testfs"
+	"github.com/bedup/bedup/internal/ui"
 )
 
-// summary runs bedup dedup and returns the summary's numbers by key.
+// summary runs bedup dedup --json and returns the total's numbers under
+// the text summary's names, and the notices as the text printer words
+// them ("bedup: PATH: REASON").
 func summary(t *testing.T, args ...string) (map[string]int64, string) {
 	t.Helper()
-	out, stderr, err := bedup(t, append([]string{"dedup"}, args...)...)
+	out, stderr, err := bedup(t, append([]string{"dedup", "--json"}, args...)...)
 	if err != nil {
 		t.Fatalf("dedup %v: %v\n%s", args, err, stderr)
 	}
+	var notices strings.Builder
+	notices.WriteString(stderr)
 	m := map[string]int64{}
-	re := regexp.MustCompile(`(?m)^([a-z() ]+): (\d+)`)
-	for _, sm := range re.FindAllStringSubmatch(out, -1) {
-		n, _ := strconv.ParseInt(sm[2], 10, 64)
-		m[sm[1]] = n
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev struct {
+			Type, Detail, Reason string
+			File                 struct{ Path string }
+			Total                map[string]any
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("dedup --json printed %q: %v", line, err)
+		}
+		switch ev.Type {
+		case "notice":
+			fmt.Fprintf(&notices, "bedup: %s\n", ev.Detail)
+		case "skipped":
+			fmt.Fprintf(&notices, "bedup: %s: %s\n", ev.File.Path, ui.ReasonText(dedupe.Reason(ev.Reason)))
+		case "summary":
+			for text, key := range map[string]string{
+				"size groups examined": "size_groups", "files shared": "files_shared", "bytes deduplicated": "bytes_deduplicated",
+				"bytes freed": "bytes_freed", "data read": "bytes_read", "dedupe calls": "dedupe_calls", "files skipped": "files_skipped",
+			} {
+				m[text] = int64(ev.Total[key].(float64))
+			}
+		}
 	}
-	return m, stderr
+	return m, notices.String()
 }
 
 func alloc(size int) int64 { return int64((size + 4095) &^ 4095) }
@@ -104,8 +127,8 @@ func TestDedupCorpus(t *testing.T) {
 	if freed < ideal*99/100 || freed > ideal*101/100 {
 		t.Errorf("freed %d bytes, the corpus could free %d", freed, ideal)
 	}
-	if sum["bytes freed (estimate)"] != ideal {
-		t.Errorf("estimated freed %d, want %d", sum["bytes freed (estimate)"], ideal)
+	if sum["bytes freed"] != ideal {
+		t.Errorf("estimated freed %d, want %d", sum["bytes freed"], ideal)
 	}
 	if sum["files shared"] != 5 {
 		t.Errorf("files shared %d, want 5 (hard links count once)", sum["files shared"])

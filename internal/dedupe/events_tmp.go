@@ -36,7 +36,7 @@ type GroupDone struct {
 	Sets          int
 }
 
-func (FileSkipped) isEvent()   {}
-func (SetShared) isEvent()    {}
-func (GroupDone) isEvent() {}
-func (Progress) isEvent()  {}
+func (FileSkipped) isEvent() {}
+func (SetShared) isEvent()   {}
+func (GroupDone) isEvent()   {}
+func (Progress) isEvent()    {}

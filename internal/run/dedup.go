@@ -37,10 +37,10 @@ type pass struct {
 // Dedup scans what the options select, then deduplicates each filesystem
 // (each volume with NoCrossvol) and returns the summary. On an error the
 // summary holds what was done before it.
-func Dedup(ctx context.Context, db *store.DB, o DedupOptions, rep Reporter) (Summary, error) {
+func Dedup(ctx context.Context, db *store.DB, o DedupOptions, rep Reporter) (sum Summary, err error) {
 	start := time.Now()
-	var sum Summary
 	sum.DryRun = o.DryRun
+	defer func() { sum.Elapsed = time.Since(start) }()
 	t, err := Track(ctx, db, o.TrackOptions, rep)
 	if err != nil {
 		return sum, err
@@ -53,7 +53,6 @@ func Dedup(ctx context.Context, db *store.DB, o DedupOptions, rep Reporter) (Sum
 	if o.Defrag && !o.DryRun {
 		rep.Notice(Notice{Code: NoticeDefrag})
 	}
-	defer func() { sum.Elapsed = time.Since(start) }()
 	for _, p := range passes(t, o.NoCrossvol) {
 		st, err := dedupe.Run(ctx, db, p.fsID, p.vols, dedupe.Options{
 			Defrag:       o.Defrag,

@@ -13,7 +13,7 @@ import (
 type History struct {
 	Events []HistoryEvent
 	// Totals over the listed events.
-	Files                  int // destinations
+	Files                   int // destinations
 	BytesShared, BytesFreed int64
 }
 
