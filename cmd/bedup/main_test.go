@@ -164,7 +164,7 @@ func TestExitCodes(t *testing.T) {
 		code int
 		err  string // regexp the one stderr line must match
 	}{
-		{[]string{"--frobnicate"}, 2, `^bedup: bedup: unknown flag: --frobnicate`},
+		{[]string{"--frobnicate"}, 2, `^bedup: unknown flag: --frobnicate`},
 		{[]string{"frobnicate"}, 2, `^bedup: unknown command "frobnicate"`},
 		{[]string{"find-new"}, 2, `^bedup: find-new: takes 1 to 2 arguments, got 0`},
 		{[]string{"find-new", fs.Path("vol"), "abc"}, 2, `^bedup: find-new: generation "abc" is not a non-negative integer`},
