@@ -45,7 +45,8 @@ func (f *Filesystem) Writable() bool {
 
 // Top is an open directory of the filesystem (any subvolume), through
 // which its trees are searched and its files opened by handle; nil for a
-// filesystem that is plugged in but was not opened.
+// filesystem that is plugged in but not mounted, and, in a set from
+// Discover, for every filesystem that no filter selected.
 func (f *Filesystem) Top() *os.File { return f.top }
 
 // Subvolumes lists the filesystem's subvolumes from its root tree (cached).
@@ -149,7 +150,7 @@ func Discover(filters []string, o Options) (*Set, error) {
 		}
 		parsed = append(parsed, f)
 	}
-	inv, err := newInventory()
+	inv, err := newInventory(false)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +177,7 @@ func Discover(filters []string, o Options) (*Set, error) {
 		return nil, err
 	}
 	d.dropSelectedSources()
+	d.releaseUnselected()
 	return set, nil
 }
 
@@ -259,6 +261,9 @@ func (d *discovery) all() error {
 // wholeFS adds every subvolume of f but the read-only ones (unless
 // IncludeFrozen), by file handle through its top directory.
 func (d *discovery) wholeFS(f *Filesystem) error {
+	if err := f.open(); err != nil {
+		return err
+	}
 	subs, err := f.Subvolumes()
 	if err != nil {
 		return err

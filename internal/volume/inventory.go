@@ -1,8 +1,11 @@
 package volume
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bedup/bedup/internal/btrfs"
@@ -18,18 +21,24 @@ type inventory struct {
 
 func (inv *inventory) close() {
 	for _, f := range inv.fss {
-		if f.top != nil {
-			f.top.Close()
-			f.top = nil
-		}
+		f.release()
 	}
+}
+
+// add records a filesystem not known yet.
+func (inv *inventory) add(f *Filesystem) {
+	inv.byUUID[f.UUID] = f
+	inv.fss = append(inv.fss, f)
 }
 
 // newInventory finds the mounted Btrfs filesystems: every Btrfs mount point
 // is opened and asked for its filesystem id, which matches mounts to
 // filesystems whatever their device names (dm-crypt, LVM). A mount point
-// hidden under another mount is left out.
-func newInventory() (*inventory, error) {
+// hidden under another mount is left out. With keep, each filesystem keeps
+// the first descriptor as its Top; without, every descriptor is closed at
+// once, so that nothing holds a filesystem the run does not select (an
+// unrelated umount would fail with "target is busy").
+func newInventory(keep bool) (*inventory, error) {
 	mounts, err := mountinfo.Read()
 	if err != nil {
 		return nil, err
@@ -39,26 +48,18 @@ func newInventory() (*inventory, error) {
 		if m.FSType != "btrfs" {
 			continue
 		}
-		d, err := btrfs.OpenDir(m.MountPoint)
+		d, info, err := openMount(m)
 		if err != nil {
-			continue
-		}
-		id, err := btrfs.MountID(d)
-		if err != nil || id != uint64(m.ID) {
-			d.Close() // another mount is stacked on this mount point
-			continue
-		}
-		info, err := btrfs.GetFSInfo(d)
-		if err != nil {
-			d.Close()
 			continue
 		}
 		f := inv.byUUID[info.UUID()]
 		if f == nil {
-			f = &Filesystem{UUID: info.UUID(), top: d}
+			f = &Filesystem{UUID: info.UUID()}
 			f.Label, f.Devices = sysfsInfo(f.UUID)
-			inv.byUUID[f.UUID] = f
-			inv.fss = append(inv.fss, f)
+			inv.add(f)
+		}
+		if keep && f.top == nil {
+			f.top = d
 		} else {
 			d.Close()
 		}
@@ -66,6 +67,73 @@ func newInventory() (*inventory, error) {
 	}
 	inv.describe()
 	return inv, nil
+}
+
+// openMount opens the root of mount m and asks for its filesystem id. It
+// fails when another mount is stacked on m's mount point, hiding it.
+func openMount(m mountinfo.Mount) (*os.File, btrfs.FSInfo, error) {
+	d, err := btrfs.OpenDir(m.MountPoint)
+	if err != nil {
+		return nil, btrfs.FSInfo{}, fmt.Errorf("%s: %w", m.MountPoint, err)
+	}
+	id, err := btrfs.MountID(d)
+	if err == nil && id != uint64(m.ID) {
+		err = errors.New("hidden by another mount")
+	}
+	var info btrfs.FSInfo
+	if err == nil {
+		info, err = btrfs.GetFSInfo(d)
+	}
+	if err != nil {
+		d.Close()
+		return nil, btrfs.FSInfo{}, fmt.Errorf("%s: %w", m.MountPoint, err)
+	}
+	return d, info, nil
+}
+
+// open gives f an open directory (Top) if it has none, through one of its
+// mounts (read-write ones first) that still shows this filesystem.
+func (f *Filesystem) open() error {
+	if f.top != nil {
+		return nil
+	}
+	if len(f.Mounts) == 0 {
+		return fmt.Errorf("filesystem %s is not mounted", f.desc)
+	}
+	mounts := slices.Clone(f.Mounts)
+	slices.SortStableFunc(mounts, func(a, b mountinfo.Mount) int {
+		switch {
+		case a.ReadOnly() == b.ReadOnly():
+			return 0
+		case b.ReadOnly():
+			return -1
+		}
+		return 1
+	})
+	var firstErr error
+	for _, m := range mounts {
+		d, info, err := openMount(m)
+		if err == nil && info.UUID() != f.UUID {
+			d.Close()
+			err = fmt.Errorf("%s: now mounts filesystem %s", m.MountPoint, info.UUID())
+		}
+		if err == nil {
+			f.top = d
+			return nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return fmt.Errorf("filesystem %s: none of its mounts can be opened: %w", f.desc, firstErr)
+}
+
+// release closes f's Top, if open.
+func (f *Filesystem) release() {
+	if f.top != nil {
+		f.top.Close()
+		f.top = nil
+	}
 }
 
 // addPlugged adds the filesystems blkid knows that are not mounted.
@@ -82,8 +150,7 @@ func (inv *inventory) addPlugged() error {
 		f := inv.byUUID[p.UUID]
 		if f == nil {
 			f = &Filesystem{UUID: p.UUID, Label: p.Label}
-			inv.byUUID[p.UUID] = f
-			inv.fss = append(inv.fss, f)
+			inv.add(f)
 		}
 		if !contains(f.Devices, p.Device) {
 			f.Devices = append(f.Devices, p.Device)
@@ -134,7 +201,7 @@ func sysfsInfo(uuid string) (label string, devices []string) {
 // Mounted lists the mounted Btrfs filesystems, each with an open directory
 // (Top). Close the returned set when done.
 func Mounted() (*Set, error) {
-	inv, err := newInventory()
+	inv, err := newInventory(true)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +212,7 @@ func Mounted() (*Set, error) {
 // and, through blkid, the ones plugged in but not mounted. It is what show
 // walks. Close the returned set when done.
 func Inventory() (*Set, error) {
-	inv, err := newInventory()
+	inv, err := newInventory(true)
 	if err != nil {
 		return nil, err
 	}
@@ -155,4 +222,3 @@ func Inventory() (*Set, error) {
 	}
 	return &Set{Filesystems: inv.fss, inv: inv}, nil
 }
-
