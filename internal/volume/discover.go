@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -358,24 +359,24 @@ func (d *discovery) byDevice(flt Filter) error {
 	if f := d.fsWithDevice(sys.Rdev); f != nil {
 		return d.namedFS(f)
 	}
-	p, ok, err := blkidDevice(real)
-	if err != nil {
-		return err
-	}
-	if !ok {
+	sb, err := btrfs.ReadSuperblock(real)
+	if errors.Is(err, btrfs.ErrNoSuperblock) {
 		return fmt.Errorf("%s: no Btrfs filesystem on this device", flt.Path)
 	}
-	f := d.set.inv.byUUID[p.UUID]
+	if err != nil {
+		return fmt.Errorf("%s: %w", flt.Path, err)
+	}
+	f := d.set.inv.byUUID[sb.UUID()]
 	if f == nil {
+		// Other devices of a multi-device filesystem.
 		if err := d.set.inv.addPlugged(); err != nil {
 			return err
 		}
-		f = d.set.inv.byUUID[p.UUID]
+		f = d.set.inv.byUUID[sb.UUID()]
 	}
 	if f == nil {
-		f = &Filesystem{UUID: p.UUID, Label: p.Label, Devices: []string{real}}
-		d.set.inv.byUUID[p.UUID] = f
-		d.set.inv.fss = append(d.set.inv.fss, f)
+		f = &Filesystem{UUID: sb.UUID(), Label: sb.Label, Devices: []string{real}}
+		d.set.inv.add(f)
 		d.set.inv.describe()
 	}
 	if !contains(f.Devices, real) {

@@ -16,7 +16,7 @@ import (
 type inventory struct {
 	fss     []*Filesystem
 	byUUID  map[string]*Filesystem
-	plugged bool // blkid was consulted
+	plugged bool // block devices were probed for unmounted filesystems
 }
 
 func (inv *inventory) close() {
@@ -136,16 +136,24 @@ func (f *Filesystem) release() {
 	}
 }
 
-// addPlugged adds the filesystems blkid knows that are not mounted.
+// addPlugged adds the Btrfs filesystems on block devices that are not
+// mounted, found by reading each device's superblock (no blkid: it needs
+// no program on PATH, which cron and systemd do not set up).
 func (inv *inventory) addPlugged() error {
 	if inv.plugged {
 		return nil
 	}
-	inv.plugged = true
-	devs, err := blkidAll()
+	known := map[string]bool{}
+	for _, f := range inv.fss {
+		for _, d := range f.Devices {
+			known[d] = true
+		}
+	}
+	devs, err := scanPlugged(known)
 	if err != nil {
 		return err
 	}
+	inv.plugged = true
 	for _, p := range devs {
 		f := inv.byUUID[p.UUID]
 		if f == nil {
@@ -193,7 +201,7 @@ func sysfsInfo(uuid string) (label string, devices []string) {
 	}
 	ents, _ := os.ReadDir(filepath.Join(dir, "devices"))
 	for _, e := range ents {
-		devices = append(devices, "/dev/"+e.Name())
+		devices = append(devices, devNode(filepath.Join(dir, "devices", e.Name()), e.Name()))
 	}
 	return label, devices
 }
@@ -208,9 +216,10 @@ func Mounted() (*Set, error) {
 	return &Set{Filesystems: inv.fss, inv: inv}, nil
 }
 
-// Inventory lists every Btrfs filesystem the system has: the mounted ones
-// and, through blkid, the ones plugged in but not mounted. It is what show
-// walks. Close the returned set when done.
+// Inventory lists every Btrfs filesystem the system has: the mounted ones,
+// each with an open directory (Top), and the ones plugged in but not
+// mounted, found by reading the superblock of every block device. It is
+// what show walks. Close the returned set when done.
 func Inventory() (*Set, error) {
 	inv, err := newInventory(true)
 	if err != nil {
