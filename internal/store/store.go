@@ -45,20 +45,6 @@ type DB struct {
 	Path string
 }
 
-// DefaultPath is $XDG_DATA_HOME/bedup/db.sqlite, or
-// ~/.local/share/bedup/db.sqlite when XDG_DATA_HOME is unset or relative.
-func DefaultPath() (string, error) {
-	dir := os.Getenv("XDG_DATA_HOME")
-	if !filepath.IsAbs(dir) {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("default database path: %w", err)
-		}
-		dir = filepath.Join(home, ".local", "share")
-	}
-	return filepath.Join(dir, "bedup", "db.sqlite"), nil
-}
-
 // Options change how Open treats the database.
 type Options struct {
 	// ReadOnly opens an existing database for queries only, without the

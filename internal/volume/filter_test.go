@@ -62,28 +62,3 @@ func FuzzParseFilter(f *testing.F) {
 		}
 	})
 }
-
-func TestParseBlkidExport(t *testing.T) {
-	out := []byte(`DEVNAME=/dev/loop0
-UUID=98D7F117-296e-449e-8d40-dfdd887c7cd9
-UUID_SUB=24ac5eb5-eb9a-417c-8374-62e9a7b57c4d
-LABEL=data disk
-TYPE=btrfs
-
-DEVNAME=/dev/vda
-UUID=1111
-TYPE=ext4
-
-DEVNAME=/dev/loop1
-UUID=0b7a2c33-0000-4000-8000-000000000001
-TYPE=btrfs
-`)
-	got := parseBlkidExport(out)
-	want := []plugged{
-		{"/dev/loop0", "98d7f117-296e-449e-8d40-dfdd887c7cd9", "data disk"},
-		{"/dev/loop1", "0b7a2c33-0000-4000-8000-000000000001", ""},
-	}
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
-		t.Errorf("parseBlkidExport = %+v, want %+v", got, want)
-	}
-}
