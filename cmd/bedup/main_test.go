@@ -52,7 +52,6 @@ func TestScripts(t *testing.T) {
 			})
 			env.Setenv("MNT", fs.Mnt)
 			// The default database goes to the script's work directory.
-			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/xdg")
 			env.Setenv("BEDUP_DB", env.WorkDir+"/xdg/bedup/db.sqlite")
 			return nil
 		},

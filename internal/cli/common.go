@@ -60,19 +60,32 @@ func (a *app) printer(cmd *cobra.Command, f *outputFlags, o ui.Options) (ui.Prin
 type dbFlags struct{ path string }
 
 func (f *dbFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.path, "db-path", "", "tracking database (default $XDG_DATA_HOME/bedup/db.sqlite)")
+	cmd.Flags().StringVar(&f.path, "db-path", "", "tracking database (default $BEDUP_DB, else /var/lib/bedup/bedup.db)")
+}
+
+// location is the database the command uses: --db-path, else the default
+// (see store.DefaultLocation); create says whether its directory may be
+// created.
+func (f *dbFlags) location(rep run.Reporter) (path string, create bool, err error) {
+	if f.path != "" {
+		return f.path, false, nil
+	}
+	loc, err := store.DefaultLocation()
+	if err != nil {
+		return "", false, err
+	}
+	if loc.Legacy && rep != nil {
+		rep.Notice(run.Notice{Code: run.NoticeLegacyDatabase, Subject: loc.Path, Detail: loc.Preferred})
+	}
+	return loc.Path, true, nil
 }
 
 // open opens the tracking database for writing (with its lock), telling
 // rep when the database at the old default location is used.
 func (f *dbFlags) open(ctx context.Context, rep run.Reporter) (*store.DB, error) {
-	p, create := f.path, false
-	if p == "" {
-		var err error
-		if p, err = store.DefaultPath(); err != nil {
-			return nil, err
-		}
-		create = true
+	p, create, err := f.location(rep)
+	if err != nil {
+		return nil, err
 	}
 	return store.Open(ctx, p, store.Options{CreateDir: create})
 }
@@ -80,11 +93,9 @@ func (f *dbFlags) open(ctx context.Context, rep run.Reporter) (*store.DB, error)
 // openReadOnly opens the database for queries; ok is false when there is
 // none yet.
 func (f *dbFlags) openReadOnly(ctx context.Context) (db *store.DB, ok bool, err error) {
-	p := f.path
-	if p == "" {
-		if p, err = store.DefaultPath(); err != nil {
-			return nil, false, err
-		}
+	p, _, err := f.location(nil)
+	if err != nil {
+		return nil, false, err
 	}
 	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 		return nil, false, nil // nothing tracked yet

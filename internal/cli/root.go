@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bedup/bedup/internal/btrfs"
 	"github.com/bedup/bedup/internal/run"
 	"github.com/bedup/bedup/internal/ui"
 )
@@ -137,6 +138,10 @@ Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.`,
 func (a *app) runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		a.ran = true
+		// Every command works through ioctls and opens only root may use.
+		if err := btrfs.CheckPrivileges(); err != nil {
+			return err
+		}
 		if a.cpuProfile != "" {
 			f, err := os.Create(a.cpuProfile)
 			if err != nil {
