@@ -59,12 +59,17 @@ object (docs/json.md).
 			if name == "dedup-vol" {
 				p.Notice(run.Notice{Code: run.NoticeDeprecated, Subject: "dedup-vol", Detail: "dedup"})
 			}
+			t, err := run.Discover(track)
+			if err != nil {
+				return err
+			}
+			defer t.Close()
 			db, err := f.db.open(cmd.Context(), p)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			sum, err := run.Dedup(cmd.Context(), db, run.DedupOptions{
+			sum, err := t.Dedup(cmd.Context(), db, run.DedupOptions{
 				TrackOptions: track,
 				Defrag:       defrag,
 				IOThreads:    ioThreads,

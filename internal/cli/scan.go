@@ -84,16 +84,19 @@ size cutoff, and how many files were recorded as new or changed. With
 			if err != nil {
 				return err
 			}
+			t, err := run.Discover(o)
+			if err != nil {
+				return err
+			}
+			defer t.Close()
 			db, err := f.db.open(cmd.Context(), p)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			t, err := run.Track(cmd.Context(), db, o, p)
-			if err != nil {
+			if err := t.Scan(cmd.Context(), db, o, p); err != nil {
 				return err
 			}
-			t.Close()
 			var sum run.Summary
 			for _, v := range t.Volumes {
 				sum.Volumes++

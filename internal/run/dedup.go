@@ -34,18 +34,16 @@ type pass struct {
 	rotational bool
 }
 
-// Dedup scans what the options select, then deduplicates each filesystem
+// Dedup scans the discovered volumes, then deduplicates each filesystem
 // (each volume with NoCrossvol) and returns the summary. On an error the
 // summary holds what was done before it.
-func Dedup(ctx context.Context, db *store.DB, o DedupOptions, rep Reporter) (sum Summary, err error) {
+func (t *Tracking) Dedup(ctx context.Context, db *store.DB, o DedupOptions, rep Reporter) (sum Summary, err error) {
 	start := time.Now()
 	sum.DryRun = o.DryRun
 	defer func() { sum.Elapsed = time.Since(start) }()
-	t, err := Track(ctx, db, o.TrackOptions, rep)
-	if err != nil {
+	if err := t.Scan(ctx, db, o.TrackOptions, rep); err != nil {
 		return sum, err
 	}
-	defer t.Close()
 	for _, tv := range t.Volumes {
 		sum.Volumes++
 		sum.Retained += tv.Result.Retained

@@ -55,24 +55,31 @@ func (t *Tracking) Close() {
 	}
 }
 
-// Track discovers the volumes the filters select, commits their
-// filesystems' pending writes (unless NoFlush) and scans each volume into
-// db, reporting each one.
-func Track(ctx context.Context, db *store.DB, o TrackOptions, rep Reporter) (*Tracking, error) {
+// Discover resolves the filters to open volumes. Nothing is scanned or
+// written yet, so a bad filter changes nothing; what discovery skipped is
+// reported by Scan, once the run is sure to go ahead, so that a fatal
+// error stays the only line. Close the result when done.
+func Discover(o TrackOptions) (*Tracking, error) {
 	set, err := volume.Discover(o.Filters, volume.Options{IncludeFrozen: o.IncludeFrozen})
 	if err != nil {
 		return nil, err
 	}
-	t := &Tracking{Set: set}
-	for _, n := range set.Notices {
+	return &Tracking{Set: set}, nil
+}
+
+// Scan commits the discovered filesystems' pending writes (unless
+// NoFlush) and scans each volume into db, reporting each one.
+func (t *Tracking) Scan(ctx context.Context, db *store.DB, o TrackOptions, rep Reporter) error {
+	for _, n := range t.Set.Notices {
 		rep.Notice(Notice{Code: NoticeDiscovery, Detail: n})
 	}
-	if len(set.Volumes) == 0 && len(o.Filters) == 0 {
+	if len(t.Set.Volumes) == 0 && len(o.Filters) == 0 {
 		rep.Notice(Notice{Code: NoticeNoFilesystem})
 	}
 	if err := btrfs.SetIdleIOPriorityAllThreads(); err != nil {
 		rep.Notice(Notice{Code: NoticeIOPriority, Err: err})
 	}
+	set := t.Set
 	vols := set.Volumes
 	if !o.NoCrossvol {
 		// Read-only subvolumes nobody asked to write into still serve as
@@ -81,24 +88,23 @@ func Track(ctx context.Context, db *store.DB, o TrackOptions, rep Reporter) (*Tr
 	}
 	if !o.NoFlush {
 		if err := flush(vols); err != nil {
-			t.Close()
-			return nil, err
+			return err
 		}
 	}
 	for i, v := range vols {
 		ref := FilesystemRef{UUID: v.FS.UUID, Label: v.FS.Label, Desc: v.FS.Desc()}
-		progress := func(r scan.Result) {
-			rep.ScanProgress(VolumeScan{FS: ref, Volume: v.Desc, SubvolID: v.ID, SourceOnly: i >= len(set.Volumes), Result: r})
+		report := func(r scan.Result) VolumeScan {
+			return VolumeScan{FS: ref, Volume: v.Desc, SubvolID: v.ID, SourceOnly: i >= len(set.Volumes), Result: r}
 		}
+		progress := func(r scan.Result) { rep.ScanProgress(report(r)) }
 		r, err := scan.Volume(ctx, db, v, scan.Options{SizeCutoff: o.SizeCutoff, Exclude: Excludes(db, v), Progress: progress})
 		if err != nil {
-			t.Close()
-			return nil, err
+			return err
 		}
 		t.Volumes = append(t.Volumes, Tracked{V: v, Result: r, Writable: i < len(set.Volumes)})
-		rep.VolumeScanned(VolumeScan{FS: ref, Volume: v.Desc, SubvolID: v.ID, SourceOnly: i >= len(set.Volumes), Result: r})
+		rep.VolumeScanned(report(r))
 	}
-	return t, nil
+	return nil
 }
 
 // flush commits the pending writes of every filesystem the volumes are
