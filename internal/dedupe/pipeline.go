@@ -45,9 +45,6 @@ type Options struct {
 	Notice func(string)
 	// Progress is called after every size group.
 	Progress func(Progress)
-	// TEMPORARY until wt-dedupe merges.
-	DryRun, ResolvePaths bool
-	Events               func(Event)
 }
 
 // Progress is the running state of a pass, for a status line.
