@@ -47,13 +47,16 @@ func FileExtents(f *os.File, tree, ino uint64) ([]FileExtent, error) {
 	return out, nil
 }
 
-// logicalInoArgs mirrors struct btrfs_ioctl_logical_ino_args (56 bytes).
+// logicalInoArgs mirrors struct btrfs_ioctl_logical_ino_args (56 bytes on
+// 64-bit systems).
 type logicalInoArgs struct {
 	Logical uint64
 	Size    uint64
 	_       [3]uint64
 	Flags   uint64
-	Inodes  uint64 // user pointer to a struct btrfs_data_container
+	// Inodes points to a struct btrfs_data_container: a pointer, so that it
+	// follows the buffer if the stack moves (see inoPathArgs).
+	Inodes unsafe.Pointer
 }
 
 // iocLogicalInoV2 is _IOWR(0x94, 59, struct btrfs_ioctl_logical_ino_args).
@@ -90,7 +93,7 @@ func ExtentRefs(f *os.File, bytenr uint64) (refs []ExtentRef, complete bool, err
 			Logical: bytenr,
 			Size:    uint64(size),
 			Flags:   logicalInoIgnoreOffset,
-			Inodes:  uint64(uintptr(unsafe.Pointer(&mem[0]))),
+			Inodes:  unsafe.Pointer(&mem[0]),
 		}
 		err := fileIoctl(f, iocLogicalInoV2, unsafe.Pointer(args))
 		buf := unsafe.Slice((*byte)(unsafe.Pointer(&mem[0])), size)
