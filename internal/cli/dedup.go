@@ -95,18 +95,31 @@ shared copies held alone), files skipped by reason, time taken.
 						threads = 2
 					}
 				}
+				desc := func(id uint64) string {
+					for _, v := range pv.vols {
+						if v.V.ID == id {
+							return v.V.Desc
+						}
+					}
+					return fmt.Sprintf("<subvolume %d>", id)
+				}
 				st, err := dedupe.Run(ctx, db, pv.fsID, pv.vols, dedupe.Options{
 					Defrag:    defrag,
 					IOThreads: threads,
-					Notice:    func(s string) { status.Notice("bedup: %s", s) },
-					Progress: func(p dedupe.Progress) {
-						eta := "?"
-						if p.BytesDone > 0 && p.BytesTotal > p.BytesDone {
-							el := time.Since(p.Started)
-							eta = ui.Duration(time.Duration(float64(el) * float64(p.BytesTotal-p.BytesDone) / float64(p.BytesDone)))
+					Events: func(e dedupe.Event) {
+						switch e := e.(type) {
+						case dedupe.Skipped:
+							status.Notice("bedup: %s", skippedLine(e, desc))
+						case dedupe.Progress:
+							p := e
+							eta := "?"
+							if p.BytesDone > 0 && p.BytesTotal > p.BytesDone {
+								el := time.Since(p.Started)
+								eta = ui.Duration(time.Duration(float64(el) * float64(p.BytesTotal-p.BytesDone) / float64(p.BytesDone)))
+							}
+							status.Update("%s: size group %d/%d (%s), read %s, shared %s, ETA %s",
+								pv.desc, p.Group, p.Groups, humanBytes(int64(p.Size)), humanBytes(p.BytesRead), humanBytes(p.BytesDeduped), eta)
 						}
-						status.Update("%s: size group %d/%d (%s), read %s, shared %s, ETA %s",
-							pv.desc, p.Group, p.Groups, humanBytes(int64(p.Size)), humanBytes(p.BytesRead), humanBytes(p.BytesDeduped), eta)
 					},
 				})
 				total.Add(st)
@@ -154,7 +167,7 @@ func (a *app) summary(s dedupe.Stats, elapsed time.Duration) {
 	var skipped []string
 	n := 0
 	for r, c := range s.Skipped {
-		skipped = append(skipped, fmt.Sprintf("%d %s", c, r))
+		skipped = append(skipped, fmt.Sprintf("%d %s", c, describeReason(r)))
 		n += c
 	}
 	sort.Strings(skipped)

@@ -97,10 +97,10 @@ Exit status: 0 when every DEST shares SRC's data afterwards, 1 otherwise.`,
 			for i, r := range res {
 				p := args[i+1]
 				switch r.Outcome {
-				case dedupe.Shared:
+				case dedupe.OutcomeShared:
 					fmt.Fprintf(a.Out, "shared: %s (%d bytes)\n", p, r.Bytes)
-				case dedupe.Skipped:
-					why := string(r.Reason)
+				case dedupe.OutcomeSkipped:
+					why := describeReason(r.Reason)
 					if r.Reason == dedupe.ReasonRefused && r.Err != nil {
 						why += ": " + r.Err.Error()
 					}

@@ -25,7 +25,7 @@ func (p *pass) examineFile(f *file, b *store.Batch) {
 	}
 	if err != nil {
 		f.skip, f.keepFlag = ReasonUnreadable, true
-		p.notice(f, ReasonUnreadable, err)
+		p.skipped(f, ReasonUnreadable, err)
 		return
 	}
 	p.mu.Unlock()
@@ -33,10 +33,10 @@ func (p *pass) examineFile(f *file, b *store.Batch) {
 	p.mu.Lock()
 	if err != nil {
 		f.skip, f.keepFlag = ReasonUnreadable, true
-		p.notice(f, ReasonUnreadable, err)
+		p.skipped(f, ReasonUnreadable, err)
 	}
 	if f.skip == ReasonSwapfile {
-		p.notice(f, ReasonSwapfile, nil)
+		p.skipped(f, ReasonSwapfile, nil)
 	}
 	if f.skip == "" && !f.inline && p.opened < maxOpen {
 		f.h = h
@@ -69,10 +69,6 @@ func activeSwapFiles() map[[2]uint64]bool {
 	}
 	return m
 }
-
-// reasonGone marks a member whose inode no longer exists (its row is
-// dropped; it is no skip worth counting).
-const reasonGone Reason = "gone"
 
 // instances sorts a group's examined members into instances: files with
 // the same extent print share their data. A group left with fewer than two
@@ -114,6 +110,7 @@ func (p *pass) instances(g *group, b *store.Batch) {
 	if len(g.instances) < 2 {
 		if len(g.instances) == 1 && len(g.files) > 1 {
 			p.stats.AlreadyShared++
+			g.alreadyShared = true
 		}
 		g.done = true
 		p.finish(g, b)

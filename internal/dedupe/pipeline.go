@@ -3,9 +3,7 @@ package dedupe
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"path"
 	"sync"
 	"time"
 
@@ -29,27 +27,19 @@ type Volume struct {
 // Options change a dedup pass.
 type Options struct {
 	// Defrag defragments each source before sharing it (unshares it from
-	// snapshots; see the --defrag help).
+	// snapshots; see the --defrag help). Not done under DryRun.
 	Defrag bool
 	// IOThreads bounds how many files are read at once (default 1).
 	IOThreads int
 	// Window is how many size groups are handled per committed batch
 	// (default 200).
 	Window int
-	// Notice receives one line per file skipped, with the reason.
-	Notice func(string)
-	// Progress is called after every size group.
-	Progress func(Progress)
-}
-
-// Progress is the running state of a pass, for a status line.
-type Progress struct {
-	Group, Groups         int    // size groups done, and in all
-	Size                  uint64 // size of the current group
-	BytesDone, BytesTotal int64  // tracked bytes of the groups done, and in all
-	BytesRead             int64
-	BytesDeduped          int64
-	Started               time.Time
+	// ResolvePaths resolves the paths of the files in Shared events (one
+	// INO_PATHS per file). The file of a Skipped event is always resolved.
+	ResolvePaths bool
+	// Events receives what the pass does, as it happens, one call at a
+	// time (the calls are serialised).
+	Events func(Event)
 }
 
 // Stats say what a pass did. Tests read them to prove that nothing was read
@@ -65,8 +55,9 @@ type Stats struct {
 	BytesDeduped  int64 // bytes of those destinations
 	BytesFreed    int64 // estimated: exclusive extents of fully redirected copies
 	Dropped       int   // tracked inodes that no longer exist
-	Skipped       map[Reason]int
-	Elapsed       time.Duration
+	// Skipped counts the files skipped (Skipped events), by reason.
+	Skipped map[Reason]int
+	Elapsed time.Duration
 	// Time spent examining members (FIEMAP), reading them, and sharing.
 	ExamineTime, ReadTime, ShareTime time.Duration
 }
@@ -101,14 +92,6 @@ func (s *Stats) skip(r Reason) {
 	s.Skipped[r]++
 }
 
-// More reasons a file is skipped by the pipeline.
-const (
-	ReasonChanged     Reason = "changed while being deduplicated (kept for the next run)"
-	ReasonUnreadable  Reason = "cannot be read"
-	ReasonNocowAlone  Reason = "NOCOW flag differs from its identical copies (the kernel refuses to share between them)"
-	ReasonReadOnlyVol Reason = "in a read-only subvolume (name it or use --include-frozen to deduplicate inside it)"
-)
-
 // Run deduplicates the flagged size groups of one filesystem's volumes
 // (or of one volume), largest sizes first, committing per window.
 func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options) (Stats, error) {
@@ -139,12 +122,16 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options
 	if p.progress.BytesTotal, err = db.FlaggedBytes(ctx, ids); err != nil {
 		return p.stats, err
 	}
-	// Window N's results are committed while window N+1 is examined, read
-	// and shared: only loading a window and committing one use the
-	// database, and they take turns.
+	return p.stats, p.windows(ctx, ids)
+}
+
+// windows handles the pass window by window. Window N's results are
+// committed while window N+1 is examined, read and shared: only loading a
+// window and committing one use the database, and they take turns.
+func (p *pass) windows(ctx context.Context, ids []int64) error {
 	groups, err := p.load(ctx, ids, ^uint64(0))
 	if err != nil {
-		return p.stats, err
+		return err
 	}
 	var pending chan error
 	wait := func() error {
@@ -156,38 +143,43 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options
 		return err
 	}
 	for len(groups) > 0 {
-		batch := db.NewBatch()
+		batch := p.db.NewBatch()
 		werr := p.window(ctx, groups, batch)
 		if err := wait(); err != nil {
-			return p.stats, err
+			return err
 		}
 		if werr != nil {
 			// Record what was done, then stop.
-			if err := batch.Commit(ctx); err != nil {
-				return p.stats, err
+			if err := p.commit(ctx, batch); err != nil {
+				return err
 			}
 			p.recordTransids(ctx)
-			return p.stats, werr
+			return werr
 		}
 		if len(p.shared) >= sharedBatch {
 			if err := p.collectTransids(batch); err != nil {
-				batch.Commit(ctx)
-				return p.stats, err
+				p.commit(ctx, batch)
+				return err
 			}
 		}
 		next, err := p.load(ctx, ids, groups[len(groups)-1].size)
 		if err != nil {
-			batch.Commit(ctx)
-			return p.stats, err
+			p.commit(ctx, batch)
+			return err
 		}
 		pending = make(chan error, 1)
-		go func(b *store.Batch, done chan<- error) { done <- b.Commit(ctx) }(batch, pending)
+		go func(b *store.Batch, done chan<- error) { done <- p.commit(ctx, b) }(batch, pending)
 		groups = next
 	}
 	if err := wait(); err != nil {
-		return p.stats, err
+		return err
 	}
-	return p.stats, p.recordTransids(ctx)
+	return p.recordTransids(ctx)
+}
+
+// commit writes a window's results.
+func (p *pass) commit(ctx context.Context, b *store.Batch) error {
+	return b.Commit(ctx)
 }
 
 // load reads the next window: up to Window size groups below `below`,
@@ -313,36 +305,13 @@ type instance struct {
 }
 
 type group struct {
-	size      uint64
-	members   int
-	files     []*file
-	instances []*instance
-	done      bool // nothing left to do after examination
-}
-
-func (p *pass) notice(f *file, r Reason, err error) {
-	p.stats.skip(r)
-	if p.o.Notice == nil {
-		return
-	}
-	msg := fmt.Sprintf("%s: %s", p.name(f), r)
-	if err != nil {
-		msg += fmt.Sprintf(" (%v)", err)
-	}
-	p.o.Notice(msg)
-}
-
-// name gives a file's path for messages (resolved only when needed).
-func (p *pass) name(f *file) string {
-	v := f.vol.V
-	h, err := p.handle(f)
-	if err == nil {
-		defer release(f, h)
-		if paths, _, err := btrfs.InoPaths(h, f.m.Ino); err == nil && len(paths) > 0 {
-			return path.Join(v.Desc, paths[0])
-		}
-	}
-	return fmt.Sprintf("%s/<inode %d>", v.Desc, f.m.Ino)
+	size          uint64
+	members       int
+	files         []*file
+	instances     []*instance
+	done          bool // nothing left to do after examination
+	alreadyShared bool // all members shared their extents already
+	sets          int  // identical sets found
 }
 
 // open opens a member by file handle, read-only.
@@ -423,13 +392,12 @@ func (p *pass) window(ctx context.Context, groups []*group, b *store.Batch) erro
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.share(g, b)
+		p.emit(GroupDone{Size: g.size, Members: len(g.files), AlreadyShared: g.alreadyShared, Sets: g.sets})
 		p.progress.Group++
 		p.progress.Size = g.size
 		p.progress.BytesDone += int64(g.size) * int64(g.members)
-		if p.o.Progress != nil {
-			p.progress.BytesRead, p.progress.BytesDeduped = p.stats.BytesRead, p.stats.BytesDeduped
-			p.o.Progress(p.progress)
-		}
+		p.progress.BytesRead, p.progress.BytesDeduped = p.stats.BytesRead, p.stats.BytesDeduped
+		p.emit(p.progress)
 	})
 }
 

@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"os"
 	"sort"
 
 	"github.com/bedup/bedup/internal/btrfs"
@@ -49,13 +50,14 @@ func (p *pass) share(g *group, b *store.Batch) {
 			// Its identical copies are on the other side of the NOCOW line.
 			for _, f := range set[0].files {
 				if f.vol.Writable {
-					p.notice(f, ReasonNocowAlone, nil)
+					p.skipped(f, ReasonNocowAlone, nil)
 				}
 			}
 		}
 		if len(set) < 2 {
 			continue
 		}
+		g.sets++
 		p.shareSet(g.size, set, b)
 	}
 	p.finish(g, b)
@@ -106,8 +108,8 @@ func source(set []*instance) *instance {
 }
 
 // shareSet shares one source instance into every writable file of the
-// other instances of an identical set, and logs the event. It is called
-// with p.mu held and releases it only around the ioctls.
+// other instances of an identical set, reports it and logs the event. It
+// is called with p.mu held and releases it only around the kernel's work.
 func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 	src := source(set)
 	rep := src.rep
@@ -121,28 +123,38 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 				f.keepFlag = true
 			}
 		}
-		p.notice(rep, ReasonUnreadable, err)
+		p.skipped(rep, ReasonUnreadable, err)
 		return
 	}
 	defer release(rep, sf)
 	if p.o.Defrag && rep.vol.Writable {
-		p.mu.Unlock()
-		err := btrfs.Defrag(sf)
-		p.mu.Lock()
-		if err != nil {
-			p.notice(rep, ReasonRefused, err)
-		} else if ext, err := btrfs.Fiemap(sf); err == nil {
-			src.print = Print(ext, size)
-			for _, f := range src.files {
-				f.print = src.print
-			}
+		p.defrag(src, rep, sf, size)
+	}
+	done := p.shareInto(sf, size, p.destinations(set, src))
+	p.record(size, set, src, rep, done, b)
+}
+
+// defrag rewrites the source before it is shared (--defrag).
+func (p *pass) defrag(src *instance, rep *file, sf *os.File, size uint64) {
+	p.mu.Unlock()
+	err := btrfs.Defrag(sf)
+	p.mu.Lock()
+	if err != nil {
+		p.skipped(rep, ReasonRefused, err)
+	} else if ext, err := btrfs.Fiemap(sf); err == nil {
+		src.print = Print(ext, size)
+		for _, f := range src.files {
+			f.print = src.print
 		}
 	}
-	type dest struct {
-		f  *file
-		in *instance
-	}
-	var dests []dest
+}
+
+// destinations lists the files of a set that may receive the source's
+// extents. Files of read-only volumes are skipped and stay flagged, so
+// that a later run that may write into their subvolume (named, or
+// --include-frozen) takes them up; immutable files are skipped.
+func (p *pass) destinations(set []*instance, src *instance) []*file {
+	var dests []*file
 	for _, in := range set {
 		if in == src {
 			continue
@@ -150,61 +162,83 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 		for _, f := range in.files {
 			switch {
 			case !f.vol.Writable:
-				// Kept flagged: a later run that may write into its
-				// subvolume (named, or --include-frozen) takes it up.
 				p.stats.skip(ReasonReadOnlyVol)
 				f.keepFlag = true
 			case f.immut:
-				p.notice(f, ReasonImmutable, nil)
+				p.skipped(f, ReasonImmutable, nil)
 			default:
-				dests = append(dests, dest{f, in})
+				dests = append(dests, f)
 			}
 		}
 	}
-	event := []store.EventInode{{VolID: rep.m.VolID, Ino: rep.m.Ino}}
-	ok := map[*file]bool{}
+	return dests
+}
+
+// shareInto asks the kernel to share the first size bytes of sf into the
+// destinations, up to MaxDedupeDests per call, and returns those that now
+// share them.
+func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) []*file {
+	var done []*file
 	for len(dests) > 0 {
 		batch := dests[:min(len(dests), btrfs.MaxDedupeDests)]
 		dests = dests[len(batch):]
 		var open []btrfs.DedupeDest
-		var which []dest
-		for _, d := range batch {
-			h, err := p.handle(d.f)
+		var which []*file
+		for _, f := range batch {
+			h, err := p.handle(f)
 			if err != nil {
-				d.f.keepFlag = !gone(err)
-				p.notice(d.f, ReasonUnreadable, err)
+				f.keepFlag = !gone(err)
+				p.skipped(f, ReasonUnreadable, err)
 				continue
 			}
 			open = append(open, btrfs.DedupeDest{File: h})
-			which = append(which, d)
+			which = append(which, f)
+		}
+		if len(open) == 0 {
+			continue
 		}
 		p.mu.Unlock() // the long part: the kernel reads and compares
 		res := btrfs.Dedupe(sf, 0, size, open)
 		p.mu.Lock()
 		calls := 0
 		for i, r := range res {
-			d := which[i]
-			release(d.f, open[i].File)
+			f := which[i]
+			release(f, open[i].File)
 			calls = max(calls, r.Calls) // one ioctl per chunk serves the whole batch
 			switch r.Status {
 			case btrfs.DedupeSame:
-				ok[d.f] = true
-				p.shared = append(p.shared, d.f)
-				p.stats.FilesShared++
-				p.stats.BytesDeduped += int64(size)
-				event = append(event, store.EventInode{VolID: d.f.m.VolID, Ino: d.f.m.Ino})
+				done = append(done, f)
 			case btrfs.DedupeDiffers:
-				d.f.keepFlag = true
-				p.notice(d.f, ReasonChanged, nil)
+				f.keepFlag = true
+				p.skipped(f, ReasonChanged, nil)
 			default:
 				reason := reasonFor(r.Err)
-				d.f.keepFlag = reason == ReasonBusy || reason == ReasonIO || reason == ReasonRefused
-				p.notice(d.f, reason, r.Err)
+				f.keepFlag = retryLater(reason)
+				p.skipped(f, reason, r.Err)
 			}
 		}
 		p.stats.DedupeCalls += calls
 	}
-	var freed uint64
+	return done
+}
+
+// record accounts for the destinations that now share the source: counts,
+// their new extent prints, the bytes freed, the Shared event and the
+// database's log entry.
+func (p *pass) record(size uint64, set []*instance, src *instance, rep *file, done []*file, b *store.Batch) {
+	if len(done) == 0 {
+		return
+	}
+	ok := map[*file]bool{}
+	event := []store.EventInode{{VolID: rep.m.VolID, Ino: rep.m.Ino}}
+	for _, f := range done {
+		ok[f] = true
+		p.shared = append(p.shared, f)
+		event = append(event, store.EventInode{VolID: f.m.VolID, Ino: f.m.Ino})
+	}
+	p.stats.FilesShared += len(done)
+	p.stats.BytesDeduped += int64(size) * int64(len(done))
+	var freed int64
 	for _, in := range set {
 		if in == src {
 			continue
@@ -220,12 +254,19 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 		// The old extents are free only when no file of the instance still
 		// uses them, and only the part nobody else (a snapshot) shares.
 		if all {
-			freed += in.files[0].located - min(in.files[0].located, in.files[0].shared)
+			freed += int64(in.files[0].located - min(in.files[0].located, in.files[0].shared))
 			in.print, in.hash = src.print, src.hash
 		}
 	}
-	p.stats.BytesFreed += int64(freed)
-	if len(event) > 1 {
-		b.Event(p.fsID, size, freed, event)
+	p.stats.BytesFreed += freed
+	b.Event(p.fsID, size, uint64(freed), event)
+	if p.o.Events == nil {
+		return
 	}
+	e := Shared{Size: size, Source: p.ref(rep, p.o.ResolvePaths), BytesFreed: freed}
+	e.BytesShared = int64(size) * int64(len(done))
+	for _, f := range done {
+		e.Dests = append(e.Dests, p.ref(f, p.o.ResolvePaths))
+	}
+	p.emit(e)
 }
