@@ -19,7 +19,6 @@ var reasonText = map[dedupe.Reason]string{
 	dedupe.ReasonOtherFS:       "on another filesystem",
 	dedupe.ReasonIO:            "I/O error",
 	dedupe.ReasonRefused:       "the kernel refused to share it",
-	dedupe.ReasonReadOnlyVol:   "in a read-only subvolume (name it or use --include-frozen to deduplicate inside it)",
 }
 
 // describeReason gives the printed words of a reason code (the code

@@ -100,8 +100,8 @@ func TestEvents(t *testing.T) {
 				t.Errorf("progress: %+v", progress)
 			}
 			wantSkips := map[Reason]int{ReasonImmutable: 1, ReasonNocowAlone: 1}
-			if !reflect.DeepEqual(st.Skipped, wantSkips) {
-				t.Errorf("skipped %v", st.Skipped)
+			if !reflect.DeepEqual(st.Skipped, wantSkips) || st.KeptReadOnly != 0 {
+				t.Errorf("skipped %v, kept read-only %d", st.Skipped, st.KeptReadOnly)
 			}
 			if st.FilesShared != 3 || st.BytesFreed != freedA+freedN || st.AlreadyShared != 1 || st.Groups != 4 {
 				t.Errorf("stats %+v", st)

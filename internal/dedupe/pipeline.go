@@ -57,7 +57,12 @@ type Stats struct {
 	Dropped       int   // tracked inodes that no longer exist
 	// Skipped counts the files skipped (Skipped events), by reason.
 	Skipped map[Reason]int
-	Elapsed time.Duration
+	// KeptReadOnly counts files of read-only volumes that only serve as
+	// sources and would have to be written to share: they are left as
+	// they are (and stay flagged for a run that may write there), which is
+	// no skip.
+	KeptReadOnly int
+	Elapsed      time.Duration
 	// Time spent examining members (FIEMAP), reading them, and sharing.
 	ExamineTime, ReadTime, ShareTime time.Duration
 }
@@ -74,6 +79,7 @@ func (s *Stats) Add(o Stats) {
 	s.BytesDeduped += o.BytesDeduped
 	s.BytesFreed += o.BytesFreed
 	s.Dropped += o.Dropped
+	s.KeptReadOnly += o.KeptReadOnly
 	s.ExamineTime += o.ExamineTime
 	s.ReadTime += o.ReadTime
 	s.ShareTime += o.ShareTime

@@ -26,7 +26,9 @@ type Reason string
 //	other-fs        it is on another filesystem (EXDEV)                         no
 //	io-error        the kernel hit an I/O error (EIO)                           yes
 //	refused         the kernel refused to share it for another reason          yes
-//	read-only-volume  it is in a read-only volume that only serves as a source  yes
+//
+// Files of read-only volumes that only serve as sources are never
+// skipped: see Stats.KeptReadOnly.
 const (
 	ReasonChanged       Reason = "changed"
 	ReasonUnreadable    Reason = "unreadable"
@@ -39,14 +41,13 @@ const (
 	ReasonOtherFS       Reason = "other-fs"
 	ReasonIO            Reason = "io-error"
 	ReasonRefused       Reason = "refused"
-	ReasonReadOnlyVol   Reason = "read-only-volume"
 )
 
 // Reasons lists every skip reason, in the order of the table above.
 func Reasons() []Reason {
 	return []Reason{
 		ReasonChanged, ReasonUnreadable, ReasonNocowAlone, ReasonNocowMismatch, ReasonImmutable,
-		ReasonSwapfile, ReasonBusy, ReasonReadOnlyFS, ReasonOtherFS, ReasonIO, ReasonRefused, ReasonReadOnlyVol,
+		ReasonSwapfile, ReasonBusy, ReasonReadOnlyFS, ReasonOtherFS, ReasonIO, ReasonRefused,
 	}
 }
 

@@ -150,9 +150,9 @@ func (p *pass) defrag(src *instance, rep *file, sf *os.File, size uint64) {
 }
 
 // destinations lists the files of a set that may receive the source's
-// extents. Files of read-only volumes are skipped and stay flagged, so
-// that a later run that may write into their subvolume (named, or
-// --include-frozen) takes them up; immutable files are skipped.
+// extents. Files of read-only volumes are left as they are and stay
+// flagged, so that a later run that may write into their subvolume (named,
+// or --include-frozen) takes them up; immutable files are skipped.
 func (p *pass) destinations(set []*instance, src *instance) []*file {
 	var dests []*file
 	for _, in := range set {
@@ -162,7 +162,7 @@ func (p *pass) destinations(set []*instance, src *instance) []*file {
 		for _, f := range in.files {
 			switch {
 			case !f.vol.Writable:
-				p.stats.skip(ReasonReadOnlyVol)
+				p.stats.KeptReadOnly++
 				f.keepFlag = true
 			case f.immut:
 				p.skipped(f, ReasonImmutable, nil)
