@@ -36,8 +36,8 @@ type Shared struct {
 	// Dests are the files that received the source's extents; Paths
 	// resolved only with Options.ResolvePaths.
 	Dests []FileRef
-	// BytesShared is Size per destination; BytesFreed the estimate of
-	// Stats.BytesFreed for this set.
+	// BytesShared is Size per destination; BytesFreed the on-disk size of
+	// the extents that lost their last user.
 	BytesShared, BytesFreed int64
 }
 

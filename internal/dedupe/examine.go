@@ -148,6 +148,7 @@ func (p *pass) describe(f *file, h *os.File) error {
 			f.located += e.Length
 			if e.Shared() {
 				f.shared += e.Length
+				f.sharedExt = append(f.sharedExt, e)
 			}
 		}
 	}

@@ -53,8 +53,12 @@ type Stats struct {
 	DedupeCalls   int   // FIDEDUPERANGE ioctls
 	FilesShared   int   // destinations that now share a source's extents
 	BytesDeduped  int64 // bytes of those destinations
-	BytesFreed    int64 // estimated: exclusive extents of fully redirected copies
-	Dropped       int   // tracked inodes that no longer exist
+	// BytesFreed is the on-disk size of the extents that lost their last
+	// user (a compressed extent counts its compressed size): what
+	// "btrfs filesystem df" shows coming back. Extents whose last users
+	// are spread over several identical sets may be left out.
+	BytesFreed int64
+	Dropped    int // tracked inodes that no longer exist
 	// Skipped counts the files skipped (Skipped events), by reason.
 	Skipped map[Reason]int
 	// KeptReadOnly counts files of read-only volumes that only serve as
@@ -297,6 +301,9 @@ type file struct {
 	inline   bool
 	skip     Reason // set when the file takes no part
 	keepFlag bool   // skipped for a reason worth retrying
+	// sharedExt are the extents FIEMAP calls shared (usually none): the
+	// others are used by this file alone.
+	sharedExt []btrfs.Extent
 }
 
 // instance is a set of files that already share all their data.

@@ -130,8 +130,12 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 	if p.o.Defrag && rep.vol.Writable {
 		p.defrag(src, rep, sf, size)
 	}
-	done := p.shareInto(sf, size, p.destinations(set, src))
-	p.record(size, set, src, rep, done, b)
+	dests := p.destinations(set, src)
+	p.mu.Unlock()
+	fr := p.freeable(set, src, dests)
+	p.mu.Lock()
+	done := p.shareInto(sf, size, dests)
+	p.record(size, set, src, rep, done, fr, b)
 }
 
 // defrag rewrites the source before it is shared (--defrag).
@@ -225,20 +229,21 @@ func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) []*file {
 // record accounts for the destinations that now share the source: counts,
 // their new extent prints, the bytes freed, the Shared event and the
 // database's log entry.
-func (p *pass) record(size uint64, set []*instance, src *instance, rep *file, done []*file, b *store.Batch) {
+func (p *pass) record(size uint64, set []*instance, src *instance, rep *file, done []*file, fr freeable, b *store.Batch) {
 	if len(done) == 0 {
 		return
 	}
 	ok := map[*file]bool{}
+	users := map[fileKey]bool{}
 	event := []store.EventInode{{VolID: rep.m.VolID, Ino: rep.m.Ino}}
 	for _, f := range done {
 		ok[f] = true
+		users[keyOf(f)] = true
 		p.shared = append(p.shared, f)
 		event = append(event, store.EventInode{VolID: f.m.VolID, Ino: f.m.Ino})
 	}
 	p.stats.FilesShared += len(done)
 	p.stats.BytesDeduped += int64(size) * int64(len(done))
-	var freed int64
 	for _, in := range set {
 		if in == src {
 			continue
@@ -251,13 +256,11 @@ func (p *pass) record(size uint64, set []*instance, src *instance, rep *file, do
 				all = false
 			}
 		}
-		// The old extents are free only when no file of the instance still
-		// uses them, and only the part nobody else (a snapshot) shares.
 		if all {
-			freed += int64(in.files[0].located - min(in.files[0].located, in.files[0].shared))
 			in.print, in.hash = src.print, src.hash
 		}
 	}
+	freed := fr.freed(users)
 	p.stats.BytesFreed += freed
 	b.Event(p.fsID, size, uint64(freed), event)
 	if p.o.Events == nil {
