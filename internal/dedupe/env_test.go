@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/bedup/bedup/internal/scan"
@@ -66,6 +68,25 @@ func (e *env) open(t *testing.T) {
 	e.db = db
 }
 
+// close closes the database, so that its file holds everything.
+func (e *env) close(t *testing.T) {
+	t.Helper()
+	if err := e.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.db = nil
+}
+
+// dbBytes returns the database file's bytes (with the database closed).
+func (e *env) dbBytes(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(e.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // run runs one pass and returns its stats and events.
 func (e *env) run(t *testing.T, o Options) (Stats, []Event) {
 	t.Helper()
@@ -76,6 +97,31 @@ func (e *env) run(t *testing.T, o Options) (Stats, []Event) {
 		t.Fatal(err)
 	}
 	return st, events
+}
+
+// rel makes an event's path relative to the mount point, for comparing.
+func (e *env) rel(p string) string {
+	return strings.TrimPrefix(p, e.fs.Mnt+"/")
+}
+
+// sharedSets reduces the Shared events to "source <- dest dest ..." lines
+// (paths relative to the mount, destinations sorted), sorted.
+func (e *env) sharedSets(events []Event) []string {
+	var out []string
+	for _, ev := range events {
+		s, ok := ev.(Shared)
+		if !ok {
+			continue
+		}
+		var dests []string
+		for _, d := range s.Dests {
+			dests = append(dests, e.rel(d.Path))
+		}
+		sort.Strings(dests)
+		out = append(out, e.rel(s.Source.Path)+" <- "+strings.Join(dests, " "))
+	}
+	sort.Strings(out)
+	return out
 }
 
 // of returns the events of one type.
@@ -104,4 +150,20 @@ func reflink(t *testing.T, src, dst string) string {
 	t.Helper()
 	testfs.Run(t, "cp", "--reflink=always", src, dst)
 	return dst
+}
+
+// allFiles lists the regular files under root.
+func allFiles(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			out = append(out, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

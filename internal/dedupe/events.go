@@ -29,16 +29,18 @@ type Skipped struct {
 	Err    error // the error behind the reason, when there is one
 }
 
-// Shared reports one identical set: Dests now share the extents of Source.
+// Shared reports one identical set: Dests now share the extents of Source
+// (under DryRun: would share them; nothing was changed).
 type Shared struct {
 	Size   uint64 // the files' size
 	Source FileRef
-	// Dests are the files that received the source's extents; Paths
-	// resolved only with Options.ResolvePaths.
+	// Dests are the files that received (would receive) the source's
+	// extents; Paths resolved only with Options.ResolvePaths.
 	Dests []FileRef
 	// BytesShared is Size per destination; BytesFreed the on-disk size of
-	// the extents that lost their last user.
+	// the extents that lost (would lose) their last user.
 	BytesShared, BytesFreed int64
+	DryRun                  bool
 }
 
 // GroupDone reports a size group examined and handled.
@@ -60,7 +62,7 @@ type Progress struct {
 	Size                  uint64 // size of the current group
 	BytesDone, BytesTotal int64  // tracked bytes of the groups done, and in all
 	BytesRead             int64
-	BytesDeduped          int64
+	BytesDeduped          int64 // under DryRun: would be deduplicated
 	Started               time.Time
 }
 

@@ -34,6 +34,12 @@ type Options struct {
 	// Window is how many size groups are handled per committed batch
 	// (default 200).
 	Window int
+	// DryRun does everything but sharing: files are examined and read,
+	// and Shared events and Stats say what would be shared and freed, but
+	// no file is changed (no FIDEDUPERANGE, no defrag) and nothing is
+	// written to the database, so a real run afterwards shares exactly
+	// the sets the dry run reported.
+	DryRun bool
 	// ResolvePaths resolves the paths of the files in Shared events (one
 	// INO_PATHS per file). The file of a Skipped event is always resolved.
 	ResolvePaths bool
@@ -43,7 +49,8 @@ type Options struct {
 }
 
 // Stats say what a pass did. Tests read them to prove that nothing was read
-// or asked of the kernel when nothing needed it.
+// or asked of the kernel when nothing needed it. Under DryRun, FilesShared,
+// BytesDeduped and BytesFreed say what a real run would do.
 type Stats struct {
 	Groups        int // size groups with a flagged member
 	AlreadyShared int // groups whose members already shared all data
@@ -187,8 +194,12 @@ func (p *pass) windows(ctx context.Context, ids []int64) error {
 	return p.recordTransids(ctx)
 }
 
-// commit writes a window's results.
+// commit writes a window's results, except under DryRun, which leaves the
+// database as it was.
 func (p *pass) commit(ctx context.Context, b *store.Batch) error {
+	if p.o.DryRun {
+		return nil
+	}
 	return b.Commit(ctx)
 }
 
@@ -224,6 +235,9 @@ const sharedBatch = 16384
 
 // recordTransids collects the remaining transids and commits them.
 func (p *pass) recordTransids(ctx context.Context) error {
+	if p.o.DryRun {
+		return nil // nothing was shared
+	}
 	b := p.db.NewBatch()
 	if err := p.collectTransids(b); err != nil {
 		return err

@@ -127,7 +127,7 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 		return
 	}
 	defer release(rep, sf)
-	if p.o.Defrag && rep.vol.Writable {
+	if p.o.Defrag && rep.vol.Writable && !p.o.DryRun {
 		p.defrag(src, rep, sf, size)
 	}
 	dests := p.destinations(set, src)
@@ -180,7 +180,8 @@ func (p *pass) destinations(set []*instance, src *instance) []*file {
 
 // shareInto asks the kernel to share the first size bytes of sf into the
 // destinations, up to MaxDedupeDests per call, and returns those that now
-// share them.
+// share them. Under DryRun it asks nothing and returns every destination
+// that could be opened.
 func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) []*file {
 	var done []*file
 	for len(dests) > 0 {
@@ -193,6 +194,11 @@ func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) []*file {
 			if err != nil {
 				f.keepFlag = !gone(err)
 				p.skipped(f, ReasonUnreadable, err)
+				continue
+			}
+			if p.o.DryRun {
+				release(f, h)
+				done = append(done, f)
 				continue
 			}
 			open = append(open, btrfs.DedupeDest{File: h})
@@ -226,9 +232,9 @@ func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) []*file {
 	return done
 }
 
-// record accounts for the destinations that now share the source: counts,
-// their new extent prints, the bytes freed, the Shared event and the
-// database's log entry.
+// record accounts for the destinations that now share the source (or
+// would, under DryRun): counts, their new extent prints, the bytes freed,
+// the Shared event and the database's log entry.
 func (p *pass) record(size uint64, set []*instance, src *instance, rep *file, done []*file, fr freeable, b *store.Batch) {
 	if len(done) == 0 {
 		return
@@ -239,7 +245,9 @@ func (p *pass) record(size uint64, set []*instance, src *instance, rep *file, do
 	for _, f := range done {
 		ok[f] = true
 		users[keyOf(f)] = true
-		p.shared = append(p.shared, f)
+		if !p.o.DryRun {
+			p.shared = append(p.shared, f)
+		}
 		event = append(event, store.EventInode{VolID: f.m.VolID, Ino: f.m.Ino})
 	}
 	p.stats.FilesShared += len(done)
@@ -266,7 +274,7 @@ func (p *pass) record(size uint64, set []*instance, src *instance, rep *file, do
 	if p.o.Events == nil {
 		return
 	}
-	e := Shared{Size: size, Source: p.ref(rep, p.o.ResolvePaths), BytesFreed: freed}
+	e := Shared{Size: size, Source: p.ref(rep, p.o.ResolvePaths), BytesFreed: freed, DryRun: p.o.DryRun}
 	e.BytesShared = int64(size) * int64(len(done))
 	for _, f := range done {
 		e.Dests = append(e.Dests, p.ref(f, p.o.ResolvePaths))
