@@ -38,12 +38,17 @@ func SubvolumeID(f *os.File) (uint64, error) {
 	return id, err
 }
 
-// inoPathArgs mirrors struct btrfs_ioctl_ino_path_args (56 bytes).
+// inoPathArgs mirrors struct btrfs_ioctl_ino_path_args (56 bytes on 64-bit
+// systems, which TestStructSizes checks).
 type inoPathArgs struct {
-	Inum   uint64
-	Size   uint64
-	_      [4]uint64
-	FSPath uint64 // user pointer to a struct btrfs_data_container
+	Inum uint64
+	Size uint64
+	_    [4]uint64
+	// FSPath points to a struct btrfs_data_container (a u64 in the UAPI).
+	// It is a real pointer, not a number: the buffer may live on the
+	// goroutine's stack, which moves when it grows, and only pointers are
+	// moved with it (a stale address made the kernel fill freed memory).
+	FSPath unsafe.Pointer
 }
 
 // inoPathsBuf is the largest answer the kernel gives to INO_PATHS.
@@ -54,7 +59,7 @@ const inoPathsBuf = 4096
 // 4 KiB answer are left out; missed reports how many.
 func InoPaths(f *os.File, inum uint64) (paths []string, missed int, err error) {
 	mem := make([]uint64, inoPathsBuf/8)
-	args := &inoPathArgs{Inum: inum, Size: inoPathsBuf, FSPath: uint64(uintptr(unsafe.Pointer(&mem[0])))}
+	args := &inoPathArgs{Inum: inum, Size: inoPathsBuf, FSPath: unsafe.Pointer(&mem[0])}
 	err = fileIoctl(f, iocInoPaths, unsafe.Pointer(args))
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(&mem[0])), inoPathsBuf)
 	if err != nil {

@@ -108,7 +108,7 @@ Exit status: 0 when every DEST shares SRC's data afterwards, 1 otherwise.`,
 				if !r.Outcome.Done() {
 					sum.NotDone++
 				}
-				if r.Outcome == dedupe.Shared {
+				if r.Outcome == dedupe.OutcomeShared {
 					sum.BytesShared += int64(r.Bytes)
 				}
 			}

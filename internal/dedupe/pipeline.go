@@ -1,17 +1,10 @@
 package dedupe
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"os"
-	"path"
-	"sort"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -34,31 +27,30 @@ type Volume struct {
 // Options change a dedup pass.
 type Options struct {
 	// Defrag defragments each source before sharing it (unshares it from
-	// snapshots; see the --defrag help).
+	// snapshots; see the --defrag help). Not done under DryRun.
 	Defrag bool
 	// IOThreads bounds how many files are read at once (default 1).
 	IOThreads int
 	// Window is how many size groups are handled per committed batch
 	// (default 200).
 	Window int
-	// Notice receives one line per file skipped, with the reason.
-	Notice func(string)
-	// Progress is called after every size group.
-	Progress func(Progress)
-}
-
-// Progress is the running state of a pass, for a status line.
-type Progress struct {
-	Group, Groups         int    // size groups done, and in all
-	Size                  uint64 // size of the current group
-	BytesDone, BytesTotal int64  // tracked bytes of the groups done, and in all
-	BytesRead             int64
-	BytesDeduped          int64
-	Started               time.Time
+	// DryRun does everything but sharing: files are examined and read,
+	// and Shared events and Stats say what would be shared and freed, but
+	// no file is changed (no FIDEDUPERANGE, no defrag) and nothing is
+	// written to the database, so a real run afterwards shares exactly
+	// the sets the dry run reported.
+	DryRun bool
+	// ResolvePaths resolves the paths of the files in Shared events (one
+	// INO_PATHS per file). The file of a Skipped event is always resolved.
+	ResolvePaths bool
+	// Events receives what the pass does, as it happens, one call at a
+	// time (the calls are serialised).
+	Events func(Event)
 }
 
 // Stats say what a pass did. Tests read them to prove that nothing was read
-// or asked of the kernel when nothing needed it.
+// or asked of the kernel when nothing needed it. Under DryRun, FilesShared,
+// BytesDeduped and BytesFreed say what a real run would do.
 type Stats struct {
 	Groups        int // size groups with a flagged member
 	AlreadyShared int // groups whose members already shared all data
@@ -68,10 +60,20 @@ type Stats struct {
 	DedupeCalls   int   // FIDEDUPERANGE ioctls
 	FilesShared   int   // destinations that now share a source's extents
 	BytesDeduped  int64 // bytes of those destinations
-	BytesFreed    int64 // estimated: exclusive extents of fully redirected copies
-	Dropped       int   // tracked inodes that no longer exist
-	Skipped       map[Reason]int
-	Elapsed       time.Duration
+	// BytesFreed is the on-disk size of the extents that lost their last
+	// user (a compressed extent counts its compressed size): what
+	// "btrfs filesystem df" shows coming back. Extents whose last users
+	// are spread over several identical sets may be left out.
+	BytesFreed int64
+	Dropped    int // tracked inodes that no longer exist
+	// Skipped counts the files skipped (Skipped events), by reason.
+	Skipped map[Reason]int
+	// KeptReadOnly counts files of read-only volumes that only serve as
+	// sources and would have to be written to share: they are left as
+	// they are (and stay flagged for a run that may write there), which is
+	// no skip.
+	KeptReadOnly int
+	Elapsed      time.Duration
 	// Time spent examining members (FIEMAP), reading them, and sharing.
 	ExamineTime, ReadTime, ShareTime time.Duration
 }
@@ -88,6 +90,7 @@ func (s *Stats) Add(o Stats) {
 	s.BytesDeduped += o.BytesDeduped
 	s.BytesFreed += o.BytesFreed
 	s.Dropped += o.Dropped
+	s.KeptReadOnly += o.KeptReadOnly
 	s.ExamineTime += o.ExamineTime
 	s.ReadTime += o.ReadTime
 	s.ShareTime += o.ShareTime
@@ -105,14 +108,6 @@ func (s *Stats) skip(r Reason) {
 	}
 	s.Skipped[r]++
 }
-
-// More reasons a file is skipped by the pipeline.
-const (
-	ReasonChanged     Reason = "changed while being deduplicated (kept for the next run)"
-	ReasonUnreadable  Reason = "cannot be read"
-	ReasonNocowAlone  Reason = "NOCOW flag differs from its identical copies (the kernel refuses to share between them)"
-	ReasonReadOnlyVol Reason = "in a read-only subvolume (name it or use --include-frozen to deduplicate inside it)"
-)
 
 // Run deduplicates the flagged size groups of one filesystem's volumes
 // (or of one volume), largest sizes first, committing per window.
@@ -144,12 +139,16 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options
 	if p.progress.BytesTotal, err = db.FlaggedBytes(ctx, ids); err != nil {
 		return p.stats, err
 	}
-	// Window N's results are committed while window N+1 is examined, read
-	// and shared: only loading a window and committing one use the
-	// database, and they take turns.
+	return p.stats, p.windows(ctx, ids)
+}
+
+// windows handles the pass window by window. Window N's results are
+// committed while window N+1 is examined, read and shared: only loading a
+// window and committing one use the database, and they take turns.
+func (p *pass) windows(ctx context.Context, ids []int64) error {
 	groups, err := p.load(ctx, ids, ^uint64(0))
 	if err != nil {
-		return p.stats, err
+		return err
 	}
 	var pending chan error
 	wait := func() error {
@@ -161,38 +160,47 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options
 		return err
 	}
 	for len(groups) > 0 {
-		batch := db.NewBatch()
+		batch := p.db.NewBatch()
 		werr := p.window(ctx, groups, batch)
 		if err := wait(); err != nil {
-			return p.stats, err
+			return err
 		}
 		if werr != nil {
 			// Record what was done, then stop.
-			if err := batch.Commit(ctx); err != nil {
-				return p.stats, err
+			if err := p.commit(ctx, batch); err != nil {
+				return err
 			}
 			p.recordTransids(ctx)
-			return p.stats, werr
+			return werr
 		}
 		if len(p.shared) >= sharedBatch {
 			if err := p.collectTransids(batch); err != nil {
-				batch.Commit(ctx)
-				return p.stats, err
+				p.commit(ctx, batch)
+				return err
 			}
 		}
 		next, err := p.load(ctx, ids, groups[len(groups)-1].size)
 		if err != nil {
-			batch.Commit(ctx)
-			return p.stats, err
+			p.commit(ctx, batch)
+			return err
 		}
 		pending = make(chan error, 1)
-		go func(b *store.Batch, done chan<- error) { done <- b.Commit(ctx) }(batch, pending)
+		go func(b *store.Batch, done chan<- error) { done <- p.commit(ctx, b) }(batch, pending)
 		groups = next
 	}
 	if err := wait(); err != nil {
-		return p.stats, err
+		return err
 	}
-	return p.stats, p.recordTransids(ctx)
+	return p.recordTransids(ctx)
+}
+
+// commit writes a window's results, except under DryRun, which leaves the
+// database as it was.
+func (p *pass) commit(ctx context.Context, b *store.Batch) error {
+	if p.o.DryRun {
+		return nil
+	}
+	return b.Commit(ctx)
 }
 
 // load reads the next window: up to Window size groups below `below`,
@@ -227,6 +235,9 @@ const sharedBatch = 16384
 
 // recordTransids collects the remaining transids and commits them.
 func (p *pass) recordTransids(ctx context.Context) error {
+	if p.o.DryRun {
+		return nil // nothing was shared
+	}
 	b := p.db.NewBatch()
 	if err := p.collectTransids(b); err != nil {
 		return err
@@ -304,6 +315,9 @@ type file struct {
 	inline   bool
 	skip     Reason // set when the file takes no part
 	keepFlag bool   // skipped for a reason worth retrying
+	// sharedExt are the extents FIEMAP calls shared (usually none): the
+	// others are used by this file alone.
+	sharedExt []btrfs.Extent
 }
 
 // instance is a set of files that already share all their data.
@@ -318,36 +332,13 @@ type instance struct {
 }
 
 type group struct {
-	size      uint64
-	members   int
-	files     []*file
-	instances []*instance
-	done      bool // nothing left to do after examination
-}
-
-func (p *pass) notice(f *file, r Reason, err error) {
-	p.stats.skip(r)
-	if p.o.Notice == nil {
-		return
-	}
-	msg := fmt.Sprintf("%s: %s", p.name(f), r)
-	if err != nil {
-		msg += fmt.Sprintf(" (%v)", err)
-	}
-	p.o.Notice(msg)
-}
-
-// name gives a file's path for messages (resolved only when needed).
-func (p *pass) name(f *file) string {
-	v := f.vol.V
-	h, err := p.handle(f)
-	if err == nil {
-		defer release(f, h)
-		if paths, _, err := btrfs.InoPaths(h, f.m.Ino); err == nil && len(paths) > 0 {
-			return path.Join(v.Desc, paths[0])
-		}
-	}
-	return fmt.Sprintf("%s/<inode %d>", v.Desc, f.m.Ino)
+	size          uint64
+	members       int
+	files         []*file
+	instances     []*instance
+	done          bool // nothing left to do after examination
+	alreadyShared bool // all members shared their extents already
+	sets          int  // identical sets found
 }
 
 // open opens a member by file handle, read-only.
@@ -428,13 +419,12 @@ func (p *pass) window(ctx context.Context, groups []*group, b *store.Batch) erro
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.share(g, b)
+		p.emit(GroupDone{Size: g.size, Members: len(g.files), AlreadyShared: g.alreadyShared, Sets: g.sets})
 		p.progress.Group++
 		p.progress.Size = g.size
 		p.progress.BytesDone += int64(g.size) * int64(g.members)
-		if p.o.Progress != nil {
-			p.progress.BytesRead, p.progress.BytesDeduped = p.stats.BytesRead, p.stats.BytesDeduped
-			p.o.Progress(p.progress)
-		}
+		p.progress.BytesRead, p.progress.BytesDeduped = p.stats.BytesRead, p.stats.BytesDeduped
+		p.emit(p.progress)
 	})
 }
 
@@ -450,492 +440,4 @@ func (p *pass) parallel(ctx context.Context, n int, fn func(int)) error {
 	}
 	eg.Wait()
 	return ctx.Err()
-}
-
-// examineFile opens one member for its metadata (size, flags, extent
-// map), keeping the descriptor while the window's budget allows.
-func (p *pass) examineFile(f *file, b *store.Batch) {
-	h, err := p.open(f)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if gone(err) {
-		b.Drop(f.m.VolID, f.m.Ino)
-		p.stats.Dropped++
-		f.skip = reasonGone
-		return
-	}
-	if err != nil {
-		f.skip, f.keepFlag = ReasonUnreadable, true
-		p.notice(f, ReasonUnreadable, err)
-		return
-	}
-	p.mu.Unlock()
-	err = p.describe(f, h)
-	p.mu.Lock()
-	if err != nil {
-		f.skip, f.keepFlag = ReasonUnreadable, true
-		p.notice(f, ReasonUnreadable, err)
-	}
-	if f.skip == ReasonSwapfile {
-		p.notice(f, ReasonSwapfile, nil)
-	}
-	if f.skip == "" && !f.inline && p.opened < maxOpen {
-		f.h = h
-		p.opened++
-	} else {
-		h.Close()
-	}
-}
-
-// activeSwapFiles lists the swap files in use (/proc/swaps), which the
-// kernel refuses to share into.
-func activeSwapFiles() map[[2]uint64]bool {
-	b, err := os.ReadFile("/proc/swaps")
-	if err != nil {
-		return nil
-	}
-	m := map[[2]uint64]bool{}
-	for _, line := range strings.Split(string(b), "\n")[1:] {
-		fields := strings.Fields(line)
-		if len(fields) < 2 || fields[1] != "file" {
-			continue
-		}
-		// /proc/swaps escapes spaces in paths as \040.
-		name := strings.ReplaceAll(fields[0], "\\040", " ")
-		if fi, err := os.Stat(name); err == nil {
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-				m[[2]uint64{st.Dev, st.Ino}] = true
-			}
-		}
-	}
-	return m
-}
-
-// reasonGone marks a member whose inode no longer exists (its row is
-// dropped; it is no skip worth counting).
-const reasonGone Reason = "gone"
-
-// instances sorts a group's examined members into instances: files with
-// the same extent print share their data. A group left with fewer than two
-// instances needs no read and no ioctl.
-func (p *pass) instances(g *group, b *store.Batch) {
-	var files []*file
-	for _, f := range g.files {
-		if f.skip != reasonGone {
-			files = append(files, f)
-		}
-	}
-	g.files = files
-	byPrint := map[string]*instance{}
-	for _, f := range g.files {
-		if f.skip != "" || f.inline {
-			continue
-		}
-		key := string(f.print)
-		in := byPrint[key]
-		if in == nil || f.print == nil {
-			in = &instance{print: f.print}
-			if f.print != nil {
-				byPrint[key] = in
-			}
-			g.instances = append(g.instances, in)
-		}
-		in.files = append(in.files, f)
-		// A fingerprint stored with the same extent map still holds.
-		if !in.hasSmp && f.print.Equal(ExtentPrint(f.m.Extents)) {
-			switch len(f.m.Hash) {
-			case 24:
-				in.hash = f.m.Hash
-				fallthrough
-			case 8:
-				in.sample, in.hasSmp = binary.LittleEndian.Uint64(f.m.Hash[len(f.m.Hash)-8:]), true
-			}
-		}
-	}
-	if len(g.instances) < 2 {
-		if len(g.instances) == 1 && len(g.files) > 1 {
-			p.stats.AlreadyShared++
-		}
-		g.done = true
-		p.finish(g, b)
-	}
-}
-
-// describe fills a file's facts from its open descriptor.
-func (p *pass) describe(f *file, h *os.File) error {
-	size := f.size
-	st, err := btrfs.Fstat(h)
-	if err != nil {
-		return err
-	}
-	if uint64(st.Size) != size {
-		f.skip, f.keepFlag = ReasonChanged, true
-		return nil
-	}
-	if p.swaps[[2]uint64{st.Dev, st.Ino}] {
-		f.skip = ReasonSwapfile // the kernel would answer ETXTBSY
-		return nil
-	}
-	flags, err := btrfs.GetFlags(h)
-	if err != nil {
-		return err
-	}
-	f.nocow, f.immut = flags&btrfs.FlagNocow != 0, flags&btrfs.FlagImmutable != 0
-	ext, err := btrfs.Fiemap(h)
-	if err != nil {
-		return err
-	}
-	f.inline = btrfs.HasInline(ext)
-	f.print = Print(ext, size)
-	for _, e := range ext {
-		if e.Located() {
-			f.located += e.Length
-			if e.Shared() {
-				f.shared += e.Length
-			}
-		}
-	}
-	return nil
-}
-
-// finish records the outcome of a group whose files were not shared:
-// flags cleared (unless worth retrying), hashes and prints kept.
-func (p *pass) finish(g *group, b *store.Batch) {
-	for _, in := range g.instances {
-		stored := in.hash
-		if stored == nil && in.hasSmp {
-			stored = binary.LittleEndian.AppendUint64(nil, in.sample)
-		}
-		for _, f := range in.files {
-			if !f.m.Flagged && bytes.Equal(f.m.Hash, stored) && bytes.Equal(f.m.Extents, f.print) {
-				continue
-			}
-			b.SetResult(f.m.VolID, f.m.Ino, stored, f.print, f.keepFlag)
-		}
-	}
-	for _, f := range g.files {
-		if (f.skip != "" || f.inline) && f.m.Flagged != f.keepFlag {
-			b.SetFlag(f.m.VolID, f.m.Ino, f.keepFlag)
-		}
-	}
-}
-
-type readJob struct {
-	in     *instance
-	size   uint64
-	sample bool
-}
-
-// smallFile is the size up to which one sequential read of the whole file
-// (giving the sample and the full hash at once) costs no more than the
-// three scattered sample reads.
-const smallFile = 64 << 10
-
-// readAll computes what the window's groups need: a sample of each
-// instance without a stored one (the full hash at once for small files),
-// then the full hash of those whose sample matches another instance's.
-func (p *pass) readAll(ctx context.Context, groups []*group) error {
-	var jobs []readJob
-	for _, g := range groups {
-		if g.done {
-			continue
-		}
-		for _, in := range g.instances {
-			if !in.hasSmp {
-				jobs = append(jobs, readJob{in: in, size: g.size, sample: g.size > smallFile})
-			}
-		}
-	}
-	if err := p.parallel(ctx, len(jobs), func(i int) { p.read(jobs[i]) }); err != nil {
-		return err
-	}
-	jobs = jobs[:0]
-	for _, g := range groups {
-		if g.done {
-			continue
-		}
-		count := map[uint64]int{}
-		for _, in := range g.instances {
-			if in.hasSmp {
-				count[in.sample]++
-			}
-		}
-		for _, in := range g.instances {
-			if in.hash == nil && in.hasSmp && count[in.sample] > 1 {
-				jobs = append(jobs, readJob{in: in, size: g.size})
-			}
-		}
-	}
-	return p.parallel(ctx, len(jobs), func(i int) { p.read(jobs[i]) })
-}
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, readBuf); return &b }}
-
-// read samples or hashes one instance through one of its files.
-func (p *pass) read(j readJob) {
-	in := j.in
-	for _, f := range in.files {
-		h, err := p.handle(f)
-		if err != nil {
-			continue
-		}
-		if j.sample {
-			s, err := Sample(h, j.size)
-			release(f, h)
-			if err != nil {
-				continue
-			}
-			p.mu.Lock()
-			in.sample, in.hasSmp = s, true
-			p.stats.FilesSampled++
-			p.stats.BytesRead += min(int64(j.size), 3*sampleSize)
-			p.mu.Unlock()
-			return
-		}
-		bp := bufPool.Get().(*[]byte)
-		sum, smp, n, err := Hash(h, j.size, *bp)
-		bufPool.Put(bp)
-		release(f, h)
-		p.mu.Lock()
-		p.stats.BytesRead += n
-		p.mu.Unlock()
-		if err != nil || uint64(n) != j.size {
-			continue
-		}
-		hash := make([]byte, 24)
-		copy(hash, sum[:])
-		binary.LittleEndian.PutUint64(hash[16:], smp)
-		p.mu.Lock()
-		in.hash, in.rep = hash, f
-		in.sample, in.hasSmp = smp, true
-		p.stats.FilesHashed++
-		p.mu.Unlock()
-		return
-	}
-	p.mu.Lock()
-	in.failed = true
-	p.mu.Unlock()
-}
-
-// share makes the identical instances of a group share one source's
-// extents.
-func (p *pass) share(g *group, b *store.Batch) {
-	if g.done {
-		return
-	}
-	// Identical instances, by hash and by NOCOW class: the kernel refuses
-	// to share between files whose data checksumming differs.
-	type key struct {
-		hash  string
-		nocow bool
-	}
-	sets := map[key][]*instance{}
-	hashes := map[string]map[bool]bool{}
-	for _, in := range g.instances {
-		if in.hash == nil {
-			continue
-		}
-		nocow := in.files[0].nocow
-		k := key{string(in.hash[:16]), nocow}
-		sets[k] = append(sets[k], in)
-		if hashes[k.hash] == nil {
-			hashes[k.hash] = map[bool]bool{}
-		}
-		hashes[k.hash][nocow] = true
-	}
-	keys := make([]key, 0, len(sets))
-	for k := range sets {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].hash != keys[j].hash {
-			return keys[i].hash < keys[j].hash
-		}
-		return !keys[i].nocow
-	})
-	for _, k := range keys {
-		set := sets[k]
-		if len(hashes[k.hash]) > 1 && len(set) == 1 {
-			// Its identical copies are on the other side of the NOCOW line.
-			for _, f := range set[0].files {
-				if f.vol.Writable {
-					p.notice(f, ReasonNocowAlone, nil)
-				}
-			}
-		}
-		if len(set) < 2 {
-			continue
-		}
-		p.shareSet(g.size, set, b)
-	}
-	p.finish(g, b)
-}
-
-// source picks the instance to share from: the one whose extents are most
-// shared already (pinned by snapshots: sharing from it frees everything
-// else), then one that cannot be written anyway, then the one with the
-// fewest allocated bytes (a sparse copy), then the lowest (subvolume,
-// inode) as in the original.
-func source(set []*instance) *instance {
-	best := set[0]
-	score := func(in *instance) (uint64, bool, uint64, uint64, uint64) {
-		var shared uint64
-		writable := false
-		for _, f := range in.files {
-			shared = max(shared, f.shared)
-			writable = writable || f.vol.Writable
-		}
-		f := in.files[0]
-		return shared, !writable, f.located, f.vol.V.ID, f.m.Ino
-	}
-	for _, in := range set[1:] {
-		s1, r1, l1, v1, i1 := score(in)
-		s2, r2, l2, v2, i2 := score(best)
-		switch {
-		case s1 != s2:
-			if s1 > s2 {
-				best = in
-			}
-		case r1 != r2:
-			if r1 {
-				best = in
-			}
-		case l1 != l2:
-			if l1 < l2 {
-				best = in
-			}
-		case v1 != v2:
-			if v1 < v2 {
-				best = in
-			}
-		case i1 < i2:
-			best = in
-		}
-	}
-	return best
-}
-
-// shareSet shares one source instance into every writable file of the
-// other instances of an identical set, and logs the event. It is called
-// with p.mu held and releases it only around the ioctls.
-func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
-	src := source(set)
-	rep := src.rep
-	if rep == nil {
-		rep = src.files[0]
-	}
-	sf, err := p.handle(rep)
-	if err != nil {
-		for _, in := range set {
-			for _, f := range in.files {
-				f.keepFlag = true
-			}
-		}
-		p.notice(rep, ReasonUnreadable, err)
-		return
-	}
-	defer release(rep, sf)
-	if p.o.Defrag && rep.vol.Writable {
-		p.mu.Unlock()
-		err := btrfs.Defrag(sf)
-		p.mu.Lock()
-		if err != nil {
-			p.notice(rep, ReasonRefused, err)
-		} else if ext, err := btrfs.Fiemap(sf); err == nil {
-			src.print = Print(ext, size)
-			for _, f := range src.files {
-				f.print = src.print
-			}
-		}
-	}
-	type dest struct {
-		f  *file
-		in *instance
-	}
-	var dests []dest
-	for _, in := range set {
-		if in == src {
-			continue
-		}
-		for _, f := range in.files {
-			switch {
-			case !f.vol.Writable:
-				// Kept flagged: a later run that may write into its
-				// subvolume (named, or --include-frozen) takes it up.
-				p.stats.skip(ReasonReadOnlyVol)
-				f.keepFlag = true
-			case f.immut:
-				p.notice(f, ReasonImmutable, nil)
-			default:
-				dests = append(dests, dest{f, in})
-			}
-		}
-	}
-	event := []store.EventInode{{VolID: rep.m.VolID, Ino: rep.m.Ino}}
-	ok := map[*file]bool{}
-	for len(dests) > 0 {
-		batch := dests[:min(len(dests), btrfs.MaxDedupeDests)]
-		dests = dests[len(batch):]
-		var open []btrfs.DedupeDest
-		var which []dest
-		for _, d := range batch {
-			h, err := p.handle(d.f)
-			if err != nil {
-				d.f.keepFlag = !gone(err)
-				p.notice(d.f, ReasonUnreadable, err)
-				continue
-			}
-			open = append(open, btrfs.DedupeDest{File: h})
-			which = append(which, d)
-		}
-		p.mu.Unlock() // the long part: the kernel reads and compares
-		res := btrfs.Dedupe(sf, 0, size, open)
-		p.mu.Lock()
-		calls := 0
-		for i, r := range res {
-			d := which[i]
-			release(d.f, open[i].File)
-			calls = max(calls, r.Calls) // one ioctl per chunk serves the whole batch
-			switch r.Status {
-			case btrfs.DedupeSame:
-				ok[d.f] = true
-				p.shared = append(p.shared, d.f)
-				p.stats.FilesShared++
-				p.stats.BytesDeduped += int64(size)
-				event = append(event, store.EventInode{VolID: d.f.m.VolID, Ino: d.f.m.Ino})
-			case btrfs.DedupeDiffers:
-				d.f.keepFlag = true
-				p.notice(d.f, ReasonChanged, nil)
-			default:
-				reason := reasonFor(r.Err)
-				d.f.keepFlag = reason == ReasonBusy || reason == ReasonIO || reason == ReasonRefused
-				p.notice(d.f, reason, r.Err)
-			}
-		}
-		p.stats.DedupeCalls += calls
-	}
-	var freed uint64
-	for _, in := range set {
-		if in == src {
-			continue
-		}
-		all := true
-		for _, f := range in.files {
-			if ok[f] {
-				f.print = src.print // it now holds the source's extents
-			} else {
-				all = false
-			}
-		}
-		// The old extents are free only when no file of the instance still
-		// uses them, and only the part nobody else (a snapshot) shares.
-		if all {
-			freed += in.files[0].located - min(in.files[0].located, in.files[0].shared)
-			in.print, in.hash = src.print, src.hash
-		}
-	}
-	p.stats.BytesFreed += int64(freed)
-	if len(event) > 1 {
-		b.Event(p.fsID, size, freed, event)
-	}
 }

@@ -2,53 +2,29 @@ package dedupe
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/bedup/bedup/internal/scan"
-	"github.com/bedup/bedup/internal/store"
 	"github.com/bedup/bedup/internal/testfs"
-	"github.com/bedup/bedup/internal/volume"
 )
 
 // A file rewritten by another process after it was hashed keeps the
-// writer's content: the kernel answers DIFFERS, bedup skips it with a
-// notice and leaves it flagged; its identical siblings are still shared.
+// writer's content: the kernel answers DIFFERS, bedup reports it skipped
+// and leaves it flagged; its identical siblings are still shared.
 func TestConcurrentWriterKeepsItsContent(t *testing.T) {
-	ctx := context.Background()
 	fs := testfs.New(t)
 	sv := fs.Subvolume(t, "sv")
 	data := testfs.Bytes(1, 1<<20)
 	f1 := testfs.WriteFile(t, sv+"/f1", data)
 	f2 := testfs.WriteFile(t, sv+"/f2", data)
 	f3 := testfs.WriteFile(t, sv+"/f3", data)
-	fs.Sync(t)
-	set, err := volume.Discover([]string{"vol:" + sv}, volume.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	r, err := scan.Volume(ctx, db, set.Volumes[0], scan.Options{SizeCutoff: 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newEnv(t, fs, "vol:"+sv)
 	written := testfs.Bytes(2, 1<<20)
 	testHookBeforeShare = func() {
 		testfs.WriteFile(t, f3, written) // same size, other bytes
 	}
 	defer func() { testHookBeforeShare = nil }()
-	var notices []string
-	st, err := Run(ctx, db, r.FSID, []Volume{{StoreID: r.VolID, V: set.Volumes[0], Writable: true}},
-		Options{Notice: func(s string) { notices = append(notices, s) }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, events := e.run(t, Options{})
 	if !testfs.Shares(t, f1, f2) {
 		t.Error("the unchanged copies were not shared")
 	}
@@ -58,10 +34,12 @@ func TestConcurrentWriterKeepsItsContent(t *testing.T) {
 	if testfs.Shares(t, f1, f3) {
 		t.Error("the rewritten file shares the old content's extents")
 	}
-	if st.Skipped[ReasonChanged] != 1 || len(notices) != 1 || !strings.Contains(notices[0], "/f3: changed while being deduplicated") {
-		t.Errorf("skips %v, notices %q", st.Skipped, notices)
+	skips := of[Skipped](events)
+	if st.Skipped[ReasonChanged] != 1 || len(skips) != 1 || skips[0].Reason != ReasonChanged ||
+		!strings.HasSuffix(skips[0].File.Path, "/f3") || skips[0].File.Ino != ino(t, f3) {
+		t.Errorf("skips %v, events %+v", st.Skipped, skips)
 	}
-	rows, err := db.Inodes(ctx, r.VolID)
+	rows, err := e.db.Inodes(context.Background(), e.vols[0].StoreID)
 	if err != nil {
 		t.Fatal(err)
 	}

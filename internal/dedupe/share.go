@@ -6,11 +6,8 @@
 package dedupe
 
 import (
-	"errors"
 	"fmt"
 	"os"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/bedup/bedup/internal/btrfs"
 )
@@ -19,20 +16,20 @@ import (
 type Outcome int
 
 const (
-	// Shared: the destination now shares the source's extents.
-	Shared Outcome = iota
-	// AlreadyShared: it did before; nothing was asked of the kernel.
-	AlreadyShared
-	// Empty: a zero-length file has no data to share.
-	Empty
-	// Inline: the source's data is stored inline in its metadata item,
-	// which the kernel cannot share; nothing was asked of it.
-	Inline
-	// Differs: the contents (or sizes) differ; nothing was shared.
-	Differs
-	// Skipped: the destination cannot be shared with this source; Reason
-	// says why. Nothing was changed.
-	Skipped
+	// OutcomeShared: the destination now shares the source's extents.
+	OutcomeShared Outcome = iota
+	// OutcomeAlreadyShared: it did before; nothing was asked of the kernel.
+	OutcomeAlreadyShared
+	// OutcomeEmpty: a zero-length file has no data to share.
+	OutcomeEmpty
+	// OutcomeInline: the source's data is stored inline in its metadata
+	// item, which the kernel cannot share; nothing was asked of it.
+	OutcomeInline
+	// OutcomeDiffers: the contents (or sizes) differ; nothing was shared.
+	OutcomeDiffers
+	// OutcomeSkipped: the destination cannot be shared with this source;
+	// Reason says why. Nothing was changed.
+	OutcomeSkipped
 )
 
 func (o Outcome) String() string {
@@ -41,23 +38,9 @@ func (o Outcome) String() string {
 
 // Done reports whether nothing is left to share: the destination holds the
 // source's data on the same extents, or there is no data extent to share.
-func (o Outcome) Done() bool { return o == Shared || o == AlreadyShared || o == Empty || o == Inline }
-
-// Reason is why a destination was skipped. Reasons are fixed strings so a
-// summary can count them.
-type Reason string
-
-// The reasons a destination is skipped.
-const (
-	ReasonNocowMismatch Reason = "NOCOW flag differs from the source (the kernel refuses to share between them)"
-	ReasonImmutable     Reason = "immutable file"
-	ReasonSwapfile      Reason = "active swap file"
-	ReasonBusy          Reason = "busy (a btrfs send is using its subvolume), retry later"
-	ReasonReadOnlyFS    Reason = "on a read-only mount or subvolume"
-	ReasonOtherFS       Reason = "on another filesystem"
-	ReasonIO            Reason = "I/O error"
-	ReasonRefused       Reason = "the kernel refused to share it"
-)
+func (o Outcome) Done() bool {
+	return o == OutcomeShared || o == OutcomeAlreadyShared || o == OutcomeEmpty || o == OutcomeInline
+}
 
 // File is an open file taking part in a share, with the facts the sharing
 // step needs about it.
@@ -84,9 +67,9 @@ func Describe(f *os.File) (File, error) {
 // Result is the outcome for one destination.
 type Result struct {
 	Outcome Outcome
-	Bytes   uint64 // bytes now shared by this call (Shared only)
-	Reason  Reason // Skipped only
-	Err     error  // the kernel's error behind a Skipped, if any
+	Bytes   uint64 // bytes now shared by this call (OutcomeShared only)
+	Reason  Reason // OutcomeSkipped only
+	Err     error  // the kernel's error behind an OutcomeSkipped, if any
 }
 
 // ShareOptions change the sharing step.
@@ -119,24 +102,24 @@ func Share(src File, dests []File, o ShareOptions) ([]Result, error) {
 	for i, d := range dests {
 		switch {
 		case d.Size != src.Size:
-			res[i] = Result{Outcome: Differs}
+			res[i] = Result{Outcome: OutcomeDiffers}
 		case src.Size == 0:
-			res[i] = Result{Outcome: Empty}
+			res[i] = Result{Outcome: OutcomeEmpty}
 		case inline:
-			res[i] = Result{Outcome: Inline}
+			res[i] = Result{Outcome: OutcomeInline}
 		case d.Flags&btrfs.FlagNocow != src.Flags&btrfs.FlagNocow:
-			res[i] = Result{Outcome: Skipped, Reason: ReasonNocowMismatch}
+			res[i] = Result{Outcome: OutcomeSkipped, Reason: ReasonNocowMismatch}
 		case d.Flags&btrfs.FlagImmutable != 0:
-			res[i] = Result{Outcome: Skipped, Reason: ReasonImmutable}
+			res[i] = Result{Outcome: OutcomeSkipped, Reason: ReasonImmutable}
 		default:
 			if !o.NoSharedShortcut {
 				dext, err := btrfs.Fiemap(d.F)
 				if err != nil {
-					res[i] = Result{Outcome: Skipped, Reason: reasonFor(err), Err: err}
+					res[i] = Result{Outcome: OutcomeSkipped, Reason: reasonFor(err), Err: err}
 					continue
 				}
 				if btrfs.SharesExtents(srcExt, dext, src.Size) {
-					res[i] = Result{Outcome: AlreadyShared}
+					res[i] = Result{Outcome: OutcomeAlreadyShared}
 					continue
 				}
 			}
@@ -148,34 +131,14 @@ func Share(src File, dests []File, o ShareOptions) ([]Result, error) {
 		i := askIdx[j]
 		switch r.Status {
 		case btrfs.DedupeSame:
-			res[i] = Result{Outcome: Shared, Bytes: r.Bytes}
+			res[i] = Result{Outcome: OutcomeShared, Bytes: r.Bytes}
 		case btrfs.DedupeDiffers:
 			// Chunks before the differing one may have been shared: they
 			// held identical bytes, so nothing is lost.
-			res[i] = Result{Outcome: Differs, Bytes: r.Bytes}
+			res[i] = Result{Outcome: OutcomeDiffers, Bytes: r.Bytes}
 		default:
-			res[i] = Result{Outcome: Skipped, Reason: reasonFor(r.Err), Err: r.Err}
+			res[i] = Result{Outcome: OutcomeSkipped, Reason: reasonFor(r.Err), Err: r.Err}
 		}
 	}
 	return res, nil
-}
-
-// reasonFor maps the kernel's answer to a skip reason (DESIGN.md §5).
-func reasonFor(err error) Reason {
-	switch {
-	case errors.Is(err, unix.EPERM):
-		return ReasonImmutable
-	case errors.Is(err, unix.ETXTBSY):
-		return ReasonSwapfile
-	case errors.Is(err, unix.EAGAIN):
-		return ReasonBusy
-	case errors.Is(err, unix.EROFS):
-		return ReasonReadOnlyFS
-	case errors.Is(err, unix.EXDEV):
-		return ReasonOtherFS
-	case errors.Is(err, unix.EIO):
-		return ReasonIO
-	default:
-		return ReasonRefused
-	}
 }

@@ -154,10 +154,10 @@ func (j *JSON) ScanProgress(run.VolumeScan) {}
 // DedupeEvent implements run.Reporter.
 func (j *JSON) DedupeEvent(fs run.FilesystemRef, e dedupe.Event) {
 	switch e := e.(type) {
-	case dedupe.FileSkipped:
+	case dedupe.Skipped:
 		j.emit("skipped", map[string]any{"filesystem": fs.UUID, "file": fileJSON(e.File.Path, e.File.VolumeID, e.File.Ino),
 			"reason": string(e.Reason), "error": errString(e.Err)})
-	case dedupe.SetShared:
+	case dedupe.Shared:
 		dests := make([]any, len(e.Dests))
 		for i, d := range e.Dests {
 			dests[i] = fileJSON(d.Path, d.VolumeID, d.Ino)
@@ -183,7 +183,7 @@ func statsJSON(s dedupe.Stats) map[string]any {
 		"size_groups": s.Groups, "already_shared_groups": s.AlreadyShared, "files_shared": s.FilesShared,
 		"bytes_deduplicated": s.BytesDeduped, "bytes_freed": s.BytesFreed, "bytes_read": s.BytesRead,
 		"files_hashed": s.FilesHashed, "files_sampled": s.FilesSampled, "dedupe_calls": s.DedupeCalls,
-		"files_skipped": n, "skipped": skipped, "deleted_files_forgotten": s.Dropped,
+		"files_skipped": n, "skipped": skipped, "kept_read_only": s.KeptReadOnly, "deleted_files_forgotten": s.Dropped,
 		"examine_seconds": s.ExamineTime.Seconds(), "read_seconds": s.ReadTime.Seconds(), "share_seconds": s.ShareTime.Seconds(),
 	}
 }
@@ -201,7 +201,7 @@ func (j *JSON) Summary(s run.Summary) {
 // FileResult implements Printer.
 func (j *JSON) FileResult(r FileResult) {
 	f := map[string]any{"file": fileJSON(r.Path, 0, 0), "outcome": r.Result.Outcome.String(), "bytes_shared": r.Result.Bytes}
-	if r.Result.Outcome == dedupe.Skipped {
+	if r.Result.Outcome == dedupe.OutcomeSkipped {
 		f["reason"] = string(r.Result.Reason)
 		f["error"] = errString(r.Result.Err)
 	}

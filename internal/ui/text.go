@@ -124,13 +124,13 @@ func fsName(fs run.FilesystemRef) string {
 // DedupeEvent implements run.Reporter.
 func (t *Text) DedupeEvent(fs run.FilesystemRef, e dedupe.Event) {
 	switch e := e.(type) {
-	case dedupe.FileSkipped:
+	case dedupe.Skipped:
 		why := ReasonText(e.Reason)
 		if e.Err != nil {
 			why += fmt.Sprintf(" (%v)", e.Err)
 		}
 		t.notice("%s: %s", Path(e.File.Path), why)
-	case dedupe.SetShared:
+	case dedupe.Shared:
 		if t.o.Quiet || !(t.o.Verbose || e.DryRun) {
 			return
 		}
@@ -215,6 +215,9 @@ func (t *Text) stats(s dedupe.Stats, dry bool, in string) {
 	} else {
 		t.line("%sfiles skipped: %d (%s)", in, n, strings.Join(skipped, "; "))
 	}
+	if s.KeptReadOnly > 0 {
+		t.line("%sfiles kept in read-only snapshots: %d (name them, or use --include-frozen, to deduplicate inside them)", in, s.KeptReadOnly)
+	}
 	if s.Dropped > 0 {
 		t.line("%sdeleted files forgotten: %d", in, s.Dropped)
 	}
@@ -232,9 +235,9 @@ func count(n int, what string) string {
 func (t *Text) FileResult(r FileResult) {
 	p := Path(r.Path)
 	switch r.Result.Outcome {
-	case dedupe.Shared:
+	case dedupe.OutcomeShared:
 		t.line("shared: %s (%d bytes)", p, r.Result.Bytes)
-	case dedupe.Skipped:
+	case dedupe.OutcomeSkipped:
 		why := ReasonText(r.Result.Reason)
 		if r.Result.Err != nil {
 			why += ": " + r.Result.Err.Error()

@@ -20,7 +20,6 @@ var reasonTexts = map[dedupe.Reason]string{
 	dedupe.ReasonChanged:       "changed while being deduplicated (kept for the next run)",
 	dedupe.ReasonUnreadable:    "cannot be read",
 	dedupe.ReasonNocowAlone:    "NOCOW flag differs from its identical copies (the kernel refuses to share between them)",
-	dedupe.ReasonReadOnlyVol:   "in a read-only subvolume (name it or use --include-frozen to deduplicate inside it)",
 }
 
 // ReasonText says in words why a file was skipped.

@@ -1,0 +1,104 @@
+package dedupe
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+)
+
+type readJob struct {
+	in     *instance
+	size   uint64
+	sample bool
+}
+
+// smallFile is the size up to which one sequential read of the whole file
+// (giving the sample and the full hash at once) costs no more than the
+// three scattered sample reads.
+const smallFile = 64 << 10
+
+// readAll computes what the window's groups need: a sample of each
+// instance without a stored one (the full hash at once for small files),
+// then the full hash of those whose sample matches another instance's.
+func (p *pass) readAll(ctx context.Context, groups []*group) error {
+	var jobs []readJob
+	for _, g := range groups {
+		if g.done {
+			continue
+		}
+		for _, in := range g.instances {
+			if !in.hasSmp {
+				jobs = append(jobs, readJob{in: in, size: g.size, sample: g.size > smallFile})
+			}
+		}
+	}
+	if err := p.parallel(ctx, len(jobs), func(i int) { p.read(jobs[i]) }); err != nil {
+		return err
+	}
+	jobs = jobs[:0]
+	for _, g := range groups {
+		if g.done {
+			continue
+		}
+		count := map[uint64]int{}
+		for _, in := range g.instances {
+			if in.hasSmp {
+				count[in.sample]++
+			}
+		}
+		for _, in := range g.instances {
+			if in.hash == nil && in.hasSmp && count[in.sample] > 1 {
+				jobs = append(jobs, readJob{in: in, size: g.size})
+			}
+		}
+	}
+	return p.parallel(ctx, len(jobs), func(i int) { p.read(jobs[i]) })
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, readBuf); return &b }}
+
+// read samples or hashes one instance through one of its files.
+func (p *pass) read(j readJob) {
+	in := j.in
+	for _, f := range in.files {
+		h, err := p.handle(f)
+		if err != nil {
+			continue
+		}
+		if j.sample {
+			s, err := Sample(h, j.size)
+			release(f, h)
+			if err != nil {
+				continue
+			}
+			p.mu.Lock()
+			in.sample, in.hasSmp = s, true
+			p.stats.FilesSampled++
+			p.stats.BytesRead += min(int64(j.size), 3*sampleSize)
+			p.mu.Unlock()
+			return
+		}
+		bp := bufPool.Get().(*[]byte)
+		sum, smp, n, err := Hash(h, j.size, *bp)
+		bufPool.Put(bp)
+		release(f, h)
+		p.mu.Lock()
+		p.stats.BytesRead += n
+		p.mu.Unlock()
+		if err != nil || uint64(n) != j.size {
+			continue
+		}
+		hash := make([]byte, 24)
+		copy(hash, sum[:])
+		binary.LittleEndian.PutUint64(hash[16:], smp)
+		p.mu.Lock()
+		in.hash, in.rep = hash, f
+		in.sample, in.hasSmp = smp, true
+		p.stats.FilesHashed++
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Lock()
+	in.failed = true
+	p.mu.Unlock()
+}
