@@ -45,11 +45,13 @@ func ManyFilesImage(tb testing.TB, n int) string {
 			tb.Fatal(err)
 		}
 	}
-	tmp := img + ".tmp"
-	f, err := os.Create(tmp)
+	// A name of its own: two test processes building the same image at
+	// once must not write into one file (each renames a whole image).
+	f, err := os.CreateTemp(dir, filepath.Base(img)+".tmp-")
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tmp := f.Name()
 	// About 1 KiB of metadata per file, twice over (DUP), plus slack.
 	err = f.Truncate(int64(n)*4096 + 1<<30)
 	f.Close()
