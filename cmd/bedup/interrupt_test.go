@@ -67,7 +67,7 @@ func TestScanInterrupt(t *testing.T) {
 		t.Errorf("scan after the interrupt did not start over: %q", out)
 	}
 	cmd, out, errb = bedupProcess("show", "--db-path", db, fs.Mnt)
-	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "tracking 150000 inodes of size at least 1 ") {
+	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "tracking 150000 inodes of size at least 1 B ") {
 		t.Errorf("after the interrupted scan and a full one: %v %q %s", err, out, errb)
 	}
 	d, err := store.Open(context.Background(), db, store.Options{ReadOnly: true})
