@@ -14,18 +14,6 @@ import (
 	"github.com/bedup/bedup/internal/testfs"
 )
 
-// selfCommand runs this test binary as bedup (see TestMain) with args.
-func selfCommand(t *testing.T, args ...string) *exec.Cmd {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), "BEDUP_RUN_MAIN=1")
-	return cmd
-}
-
 // readmeSnippet extracts the shell block under the README's heading.
 func readmeSnippet(t *testing.T, heading string) string {
 	t.Helper()
