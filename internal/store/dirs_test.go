@@ -144,6 +144,27 @@ func TestParentsAndBelow(t *testing.T) {
 	if rows, _ := d.Inodes(ctx, v.ID); len(rows) != 0 {
 		t.Errorf("a file row with a directory's number survives: %+v", rows)
 	}
+	// A deleted directory's subtree is forgotten, files keep their rows.
+	tree(t, d, v.ID, false, map[uint64][]uint64{262: {259}, 263: {262}, 264: {262}}, 262, 264)
+	w = d.NewScanWriter(ctx, v.ID)
+	w.Upsert(InodeRow{Ino: 263, Size: 10, Generation: 1, Transid: 1})
+	subdirs, err := w.Subdirs([]uint64{259, 258, 256})
+	slices.Sort(subdirs)
+	if err != nil || !slices.Equal(subdirs, []uint64{257, 259, 262}) {
+		t.Errorf("Subdirs(259, 258, 256) = %v, %v", subdirs, err)
+	}
+	if err := w.DropTree(262); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(1, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := below(259); !slices.Equal(got, []uint64{259, 260, 261}) {
+		t.Errorf("after dropping 262, below 259: %v", got)
+	}
+	if rows, _ := d.Inodes(ctx, v.ID); len(rows) != 1 || rows[0].Ino != 263 {
+		t.Errorf("tracked rows after dropping the tree: %+v", rows)
+	}
 	// Stale rows that make a cycle do not loop.
 	tree(t, d, v.ID, false, map[uint64][]uint64{257: {258}})
 	if got := below(258); !slices.Equal(got, []uint64{257, 258}) {

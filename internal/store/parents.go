@@ -1,8 +1,6 @@
 package store
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 )
@@ -14,7 +12,12 @@ type parentBuf struct {
 	fresh, cleared, clearing bool
 	inos                     []uint64    // inodes whose rows are replaced
 	dirs                     []uint64    // directories: no candidate rows
-	rows                     [][2]uint64 // (ino, parent) to insert
+	rows                     []parentRow // to insert
+}
+
+type parentRow struct {
+	ino, parent uint64
+	dir         bool
 }
 
 // begin runs at the start of each batch transaction.
@@ -48,30 +51,34 @@ func (p *parentBuf) reset() {
 func (w *ScanWriter) Fresh() { w.parents.fresh = true }
 
 // SetParents replaces the recorded parent directories of inode ino, a
-// directory or a candidate (from its INODE_REF and INODE_EXTREF items);
-// none forgets them, for an inode that is neither any more. A parent equal
-// to ino (the ".." of a subvolume's root) is not recorded.
+// candidate file (from its INODE_REF and INODE_EXTREF items). A parent
+// equal to ino (the ".." of a subvolume's root) is not recorded.
 func (w *ScanWriter) SetParents(ino uint64, parents []uint64) error {
+	return w.setParents(ino, parents, false)
+}
+
+// SetDirParents is SetParents for a directory (none: it was deleted). It
+// also drops a tracked file's row that holds the same inode number (a file
+// deleted since, whose number was reused).
+func (w *ScanWriter) SetDirParents(ino uint64, parents []uint64) error {
+	w.parents.dirs = append(w.parents.dirs, ino)
+	return w.setParents(ino, parents, true)
+}
+
+func (w *ScanWriter) setParents(ino uint64, parents []uint64, dir bool) error {
 	p := &w.parents
 	if !p.fresh {
 		p.inos = append(p.inos, ino)
 	}
 	for i, par := range parents {
 		if par != ino && !contains(parents[:i], par) {
-			p.rows = append(p.rows, [2]uint64{ino, par})
+			p.rows = append(p.rows, parentRow{ino, par, dir})
 		}
 	}
 	if len(p.inos) >= rowsPerStmt || len(p.dirs) >= rowsPerStmt || len(p.rows) >= rowsPerStmt {
 		return w.flushParents()
 	}
 	return nil
-}
-
-// SetDirParents is SetParents for a directory, which also drops a tracked
-// file's row that holds the same inode number (a file deleted since).
-func (w *ScanWriter) SetDirParents(ino uint64, parents []uint64) error {
-	w.parents.dirs = append(w.parents.dirs, ino)
-	return w.SetParents(ino, parents)
 }
 
 func contains(list []uint64, x uint64) bool {
@@ -107,11 +114,11 @@ func (w *ScanWriter) flushParents() error {
 	}
 	for rows := p.rows; len(rows) > 0; {
 		n := min(len(rows), rowsPerStmt)
-		args := make([]any, 0, 3*n)
+		args := make([]any, 0, 4*n)
 		for _, r := range rows[:n] {
-			args = append(args, w.volID, int64(r[0]), int64(r[1]))
+			args = append(args, w.volID, int64(r.ino), int64(r.parent), r.dir)
 		}
-		q := `INSERT OR IGNORE INTO InodeParent (vol_id, ino, parent) VALUES (?,?,?)` + strings.Repeat(",(?,?,?)", n-1)
+		q := `INSERT OR IGNORE INTO InodeParent (vol_id, ino, parent, dir) VALUES (?,?,?,?)` + strings.Repeat(",(?,?,?,?)", n-1)
 		if _, err := w.tx.ExecContext(w.ctx, q, args...); err != nil {
 			return fmt.Errorf("record parent directories: %w", err)
 		}
@@ -122,6 +129,55 @@ func (w *ScanWriter) flushParents() error {
 	if w.inTx >= rowsPerTx {
 		return w.commit()
 	}
+	return nil
+}
+
+// Subdirs lists the directories recorded as children of any of dirs,
+// with what this scan has written so far. A scan checks them after the
+// walk when their parent changed: a deleted directory's items vanish from
+// the tree without a trace, but its parent changes.
+func (w *ScanWriter) Subdirs(dirs []uint64) ([]uint64, error) {
+	if err := w.flushParents(); err != nil {
+		return nil, err
+	}
+	if err := w.begin(); err != nil {
+		return nil, err
+	}
+	var out []uint64
+	for len(dirs) > 0 {
+		n := min(len(dirs), 512)
+		rows, err := w.tx.QueryContext(w.ctx, `SELECT DISTINCT ino FROM InodeParent INDEXED BY ix_InodeParent_subdirs
+			WHERE vol_id = ? AND parent IN `+inoList(dirs[:n])+` AND dir = 1`, w.volID)
+		if err != nil {
+			return nil, fmt.Errorf("subdirectories: %w", err)
+		}
+		subs, err := scanInos(rows)
+		if err != nil {
+			return nil, fmt.Errorf("subdirectories: %w", err)
+		}
+		out = append(out, subs...)
+		dirs = dirs[n:]
+	}
+	return out, nil
+}
+
+// DropTree forgets the parent rows of a deleted directory and of every
+// inode recorded below it: by its recorded parents, such an inode is gone
+// too, or it was moved out in the same interval and gets its new parents
+// when the scan reaches it. Tracked files keep their rows (a file moved
+// out keeps its hash); a deleted one is dropped when dedup finds it gone.
+func (w *ScanWriter) DropTree(dir uint64) error {
+	if err := w.flushParents(); err != nil {
+		return err
+	}
+	if err := w.begin(); err != nil {
+		return err
+	}
+	q := belowSQL([]uint64{dir}) + `DELETE FROM InodeParent WHERE vol_id = ?1 AND ino IN below`
+	if _, err := w.tx.ExecContext(w.ctx, q, w.volID); err != nil {
+		return fmt.Errorf("forget deleted directory %d: %w", dir, err)
+	}
+	w.inTx++
 	return nil
 }
 
@@ -138,56 +194,4 @@ func inoList(inos []uint64) string {
 	}
 	b.WriteByte(')')
 	return b.String()
-}
-
-// Parents lists the recorded parent directories of an inode, in order.
-func (d *DB) Parents(ctx context.Context, volID int64, ino uint64) ([]uint64, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT parent FROM InodeParent WHERE vol_id = ? AND ino = ? ORDER BY parent`, volID, int64(ino))
-	if err != nil {
-		return nil, fmt.Errorf("parents of inode %d: %w", ino, err)
-	}
-	return scanInos(rows)
-}
-
-// belowSQL is a recursive query of the inodes below a volume's directories
-// (themselves included), from their recorded parents; UNION keeps each
-// once, also through hard links and any cycle of stale rows.
-func belowSQL(dirs []uint64) string {
-	var b strings.Builder
-	b.WriteString(`WITH RECURSIVE below(ino) AS (VALUES `)
-	for i, d := range dirs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "(%d)", int64(d))
-	}
-	b.WriteString(` UNION SELECT p.ino FROM below CROSS JOIN InodeParent p ON p.vol_id = ?1 AND p.parent = below.ino) `)
-	return b.String()
-}
-
-// InodesBelow lists, in order, the directories and tracked files of a
-// volume that are below any of dirs (directory inode numbers) by their
-// recorded parents, dirs included: what a pass restricted to them sees.
-func (d *DB) InodesBelow(ctx context.Context, volID int64, dirs []uint64) ([]uint64, error) {
-	if len(dirs) == 0 {
-		return nil, nil
-	}
-	rows, err := d.db.QueryContext(ctx, belowSQL(dirs)+`SELECT ino FROM below ORDER BY ino`, volID)
-	if err != nil {
-		return nil, fmt.Errorf("inodes below directories: %w", err)
-	}
-	return scanInos(rows)
-}
-
-func scanInos(rows *sql.Rows) ([]uint64, error) {
-	defer rows.Close()
-	var out []uint64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, uint64(v))
-	}
-	return out, rows.Err()
 }

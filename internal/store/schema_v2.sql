@@ -9,11 +9,14 @@ CREATE TABLE InodeParent (
 	vol_id INTEGER NOT NULL REFERENCES Volume (id) ON DELETE CASCADE,
 	ino    INTEGER NOT NULL, -- a directory or a tracked file
 	parent INTEGER NOT NULL, -- a directory holding one of its names
+	dir    INTEGER NOT NULL CHECK (dir IN (0, 1)), -- ino is a directory
 	PRIMARY KEY (vol_id, ino, parent)
 ) WITHOUT ROWID;
 
--- Descending from a directory walks (vol_id, parent) -> ino.
+-- Descending from a directory walks (vol_id, parent) -> ino; a changed
+-- directory's subdirectories are checked for deletion.
 CREATE INDEX ix_InodeParent_parent ON InodeParent (vol_id, parent);
+CREATE INDEX ix_InodeParent_subdirs ON InodeParent (vol_id, parent) WHERE dir = 1;
 
 -- A tracked file that is dropped (deleted, shrunk, replaced) takes its
 -- parent rows along, wherever it is dropped from.
