@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
 )
@@ -13,6 +14,7 @@ type parentBuf struct {
 	inos                     []uint64    // inodes whose rows are replaced
 	dirs                     []uint64    // directories: no candidate rows
 	rows                     []parentRow // to insert
+	insert                   *sql.Stmt   // of rowsPerStmt rows, in the open transaction
 }
 
 type parentRow struct {
@@ -22,6 +24,7 @@ type parentRow struct {
 
 // begin runs at the start of each batch transaction.
 func (p *parentBuf) begin(w *ScanWriter) error {
+	p.insert = nil // statements die with their transaction
 	if !p.fresh || p.cleared {
 		return nil
 	}
@@ -114,13 +117,8 @@ func (w *ScanWriter) flushParents() error {
 	}
 	for rows := p.rows; len(rows) > 0; {
 		n := min(len(rows), rowsPerStmt)
-		args := make([]any, 0, 4*n)
-		for _, r := range rows[:n] {
-			args = append(args, w.volID, int64(r.ino), int64(r.parent), r.dir)
-		}
-		q := `INSERT OR IGNORE INTO InodeParent (vol_id, ino, parent, dir) VALUES (?,?,?,?)` + strings.Repeat(",(?,?,?,?)", n-1)
-		if _, err := w.tx.ExecContext(w.ctx, q, args...); err != nil {
-			return fmt.Errorf("record parent directories: %w", err)
+		if err := w.insertParents(rows[:n]); err != nil {
+			return err
 		}
 		rows = rows[n:]
 	}
@@ -128,6 +126,31 @@ func (w *ScanWriter) flushParents() error {
 	p.inos, p.dirs, p.rows = p.inos[:0], p.dirs[:0], p.rows[:0]
 	if w.inTx >= rowsPerTx {
 		return w.commit()
+	}
+	return nil
+}
+
+// insertParents inserts up to rowsPerStmt rows in one statement; the
+// full-size one is prepared once per batch transaction.
+func (w *ScanWriter) insertParents(rows []parentRow) error {
+	args := make([]any, 0, 4*len(rows))
+	for _, r := range rows {
+		args = append(args, w.volID, int64(r.ino), int64(r.parent), r.dir)
+	}
+	q := `INSERT OR IGNORE INTO InodeParent (vol_id, ino, parent, dir) VALUES (?,?,?,?)` + strings.Repeat(",(?,?,?,?)", len(rows)-1)
+	var err error
+	if len(rows) == rowsPerStmt {
+		if w.parents.insert == nil {
+			if w.parents.insert, err = w.tx.PrepareContext(w.ctx, q); err != nil {
+				return fmt.Errorf("record parent directories: %w", err)
+			}
+		}
+		_, err = w.parents.insert.ExecContext(w.ctx, args...)
+	} else {
+		_, err = w.tx.ExecContext(w.ctx, q, args...)
+	}
+	if err != nil {
+		return fmt.Errorf("record parent directories: %w", err)
 	}
 	return nil
 }
