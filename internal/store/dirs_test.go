@@ -278,7 +278,25 @@ func TestScope(t *testing.T) {
 			t.Errorf("%s: close: %v", c.name, err)
 		}
 	}
+	// Nothing flagged: nothing to prepare, nothing found.
+	if err := d.ClearFlags(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ClearFlags(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.NewScope(ctx, []int64{a.ID, b.ID}, map[int64][]uint64{a.ID: {257}})
+	if err != nil || s.Restricted() {
+		t.Fatalf("scope with nothing flagged: %+v, %v", s, err)
+	}
+	if n, err := d.CountFlaggedSizes(ctx, s); err != nil || n != 0 {
+		t.Errorf("nothing flagged: %d sizes, %v", n, err)
+	}
+	s.Close()
 	// The whole-volume scope needs no preparation.
+	batch = d.NewBatch()
+	batch.SetFlag(b.ID, 401, true)
+	batch.Commit(ctx)
 	if sizes, err := d.FlaggedSizes(ctx, Volumes([]int64{b.ID}), ^uint64(0), 10); err != nil || !slices.Equal(sizes, []uint64{100}) {
 		t.Errorf("Volumes scope: %v, %v", sizes, err)
 	}

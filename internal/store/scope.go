@@ -29,7 +29,8 @@ var scopeSeq atomic.Int64
 // and files of any size included); a volume without an entry, or with a
 // nil one, is whole. Ancestry comes from the parents the scan recorded, so
 // preparing costs one indexed walk of the rows below those directories,
-// and no file is opened. Close the scope after the pass.
+// and no file is opened (nothing at all when no inode of vols is flagged).
+// Close the scope after the pass.
 func (d *DB) NewScope(ctx context.Context, vols []int64, dirs map[int64][]uint64) (*Scope, error) {
 	s := &Scope{d: d, vols: vols}
 	var restricted []int64
@@ -41,6 +42,18 @@ func (d *DB) NewScope(ctx context.Context, vols []int64, dirs map[int64][]uint64
 		}
 	}
 	if len(restricted) == 0 {
+		return s, nil
+	}
+	// Nothing flagged in the pass: no size group to look at, whatever
+	// the scope. The usual rerun over unchanged directories stops here.
+	var flagged int
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM Inode INDEXED BY ix_Inode_flagged
+		WHERE has_updates = 1 AND vol_id IN `+volList(vols)+` LIMIT 1)`).Scan(&flagged)
+	if err != nil {
+		return nil, fmt.Errorf("prepare directory scope: %w", err)
+	}
+	if flagged == 0 {
+		s.vols = s.whole
 		return s, nil
 	}
 	sort.Slice(restricted, func(i, j int) bool { return restricted[i] < restricted[j] })
@@ -82,6 +95,9 @@ func (s *Scope) cond() string {
 	if s.table == "" {
 		return `vol_id IN ` + volList(s.vols)
 	}
+	// The unary + keeps the planner from driving the query from the
+	// scope's table (a lookup per inode below the directories, per size
+	// group): the size index leads, each row is checked in the scope.
 	return `vol_id IN ` + volList(s.vols) + ` AND (vol_id IN ` + volList(s.whole) +
-		` OR (vol_id, ino) IN (SELECT vol_id, ino FROM ` + s.table + `))`
+		` OR (+vol_id, +ino) IN (SELECT vol_id, ino FROM ` + s.table + `))`
 }
