@@ -82,25 +82,9 @@ func Volume(ctx context.Context, db *store.DB, v *volume.Volume, o Options) (Res
 		return r, fmt.Errorf("%s: %w", v.Desc, err)
 	}
 	r.To = info.Generation
-	r.Cutoff = vol.SizeCutoff
-	if o.SizeCutoff != 0 && o.SizeCutoff != vol.SizeCutoff {
-		// Stored at once, as the original did: an interrupted scan is
-		// redone with the cutoff the user asked for.
-		r.Cutoff = o.SizeCutoff
-		if err := db.SetSizeCutoff(ctx, vol.ID, r.Cutoff); err != nil {
-			return r, err
-		}
-	}
-	// Files of size class [Cutoff, LastCutoff) were never tracked: a lowered
-	// cutoff makes the scan start over from generation 0 to find them.
-	var lastGen, bandEnd uint64
-	if vol.Scanned {
-		lastGen = vol.LastGeneration
-		if r.Cutoff < vol.LastCutoff {
-			bandEnd = vol.LastCutoff
-		} else {
-			r.From = lastGen + 1
-		}
+	lastGen, bandEnd, err := position(ctx, db, vol, o, &r)
+	if err != nil {
+		return r, err
 	}
 	if r.From > r.To {
 		r.Unchanged = true
@@ -126,28 +110,7 @@ func Volume(ctx context.Context, db *store.DB, v *volume.Volume, o Options) (Res
 		r.Calls, r.Elapsed = s.Calls+wk.calls, time.Since(start)
 		return r, err
 	}
-	for s.Next() {
-		r.Items++
-		if r.Items%8192 == 0 {
-			if err := ctx.Err(); err != nil {
-				return fail(err)
-			}
-			if o.Progress != nil {
-				r.Calls = s.Calls + wk.calls
-				o.Progress(r)
-			}
-		}
-		if err := wk.item(s.Item()); err != nil {
-			return fail(err)
-		}
-	}
-	if err := s.Err(); err != nil {
-		return fail(fmt.Errorf("%s: %w", v.Desc, err))
-	}
-	if err := wk.endParents(); err != nil {
-		return fail(err)
-	}
-	if err := wk.deletedSubdirs(); err != nil {
+	if err := wk.walk(ctx, s); err != nil {
 		return fail(err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -159,4 +122,30 @@ func Volume(ctx context.Context, db *store.DB, v *volume.Volume, o Options) (Res
 	r.Retained = w.Upserted
 	r.Calls, r.Elapsed = s.Calls+wk.calls, time.Since(start)
 	return r, nil
+}
+
+// position sets r's cutoff and first generation from the volume's state
+// and the options, and returns the generation the last scan reached and
+// the end of the size band a lowered cutoff adds (0: none).
+func position(ctx context.Context, db *store.DB, vol store.Volume, o Options, r *Result) (lastGen, bandEnd uint64, err error) {
+	r.Cutoff = vol.SizeCutoff
+	if o.SizeCutoff != 0 && o.SizeCutoff != vol.SizeCutoff {
+		// Stored at once, as the original did: an interrupted scan is
+		// redone with the cutoff the user asked for.
+		r.Cutoff = o.SizeCutoff
+		if err := db.SetSizeCutoff(ctx, vol.ID, r.Cutoff); err != nil {
+			return 0, 0, err
+		}
+	}
+	// Files of size class [Cutoff, LastCutoff) were never tracked: a lowered
+	// cutoff makes the scan start over from generation 0 to find them.
+	if vol.Scanned {
+		lastGen = vol.LastGeneration
+		if r.Cutoff < vol.LastCutoff {
+			bandEnd = vol.LastCutoff
+		} else {
+			r.From = lastGen + 1
+		}
+	}
+	return lastGen, bandEnd, nil
 }

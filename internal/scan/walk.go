@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -34,6 +35,33 @@ type refs struct {
 	nlink   uint32
 	names   int
 	parents []uint64
+}
+
+// walk handles every item of the search, then what needs the whole walk.
+func (wk *walker) walk(ctx context.Context, s *btrfs.Search) error {
+	r := wk.r
+	for s.Next() {
+		r.Items++
+		if r.Items%8192 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if wk.o.Progress != nil {
+				r.Calls = s.Calls + wk.calls
+				wk.o.Progress(*r)
+			}
+		}
+		if err := wk.item(s.Item()); err != nil {
+			return err
+		}
+	}
+	if err := s.Err(); err != nil {
+		return fmt.Errorf("%s: %w", wk.v.Desc, err)
+	}
+	if err := wk.endParents(); err != nil {
+		return err
+	}
+	return wk.deletedSubdirs()
 }
 
 func (wk *walker) item(it btrfs.Item) error {
