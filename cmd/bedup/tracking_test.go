@@ -49,11 +49,11 @@ func TestTrackingBadInput(t *testing.T) {
 		code int
 		err  string
 	}{
-		{[]string{"scan", "--db-path", db, "relative/vol"}, 2, `filter "relative/vol": a relative path`},
-		{[]string{"scan", "--db-path", db, fs.Path("vol/dir")}, 1, `vol/dir: not the root directory of a Btrfs subvolume$`},
+		{[]string{"scan", "--db-path", db, "relative/vol"}, 2, `filter "relative/vol": no such file or directory, and not a filesystem UUID`},
+		{[]string{"scan", "--db-path", db, fs.Path("vol/big")}, 1, `vol/big: not a directory$`},
 		{[]string{"scan", "--db-path", db, "vol:" + fs.Path("vol/dir")}, 1, `not the root directory of a Btrfs subvolume$`},
 		{[]string{"scan", "--db-path", db, host}, 1, `: not on a Btrfs filesystem$`},
-		{[]string{"scan", "--db-path", db, "0123-not-a-uuid"}, 2, `filter "0123-not-a-uuid": not an absolute path`},
+		{[]string{"scan", "--db-path", db, "0123-not-a-uuid"}, 2, `filter "0123-not-a-uuid": no such file or directory, and not a filesystem UUID`},
 		{[]string{"scan", "--db-path", db, "00000000-1111-2222-3333-444444444444"}, 1, `no Btrfs filesystem with this UUID is plugged in$`},
 		{[]string{"scan", "--db-path", db, "--size-cutoff", "lots", fs.Path("vol")}, 2, `--size-cutoff: size "lots" is not a number`},
 		{[]string{"scan", "--db-path", db, "--size-cutoff", "0", fs.Path("vol")}, 2, `--size-cutoff must be at least 1 byte`},

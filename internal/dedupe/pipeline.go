@@ -110,7 +110,9 @@ func (s *Stats) skip(r Reason) {
 }
 
 // Run deduplicates the flagged size groups of one filesystem's volumes
-// (or of one volume), largest sizes first, committing per window.
+// (or of one volume), largest sizes first, committing per window. A volume
+// restricted to directories (V.Dirs) takes part with the files below them
+// only: the others are neither sources nor destinations.
 func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options) (Stats, error) {
 	start := time.Now()
 	if o.IOThreads <= 0 {
@@ -121,32 +123,39 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options
 	}
 	p := &pass{db: db, fsID: fsID, o: o, vols: map[int64]*Volume{}}
 	ids := make([]int64, 0, len(vols))
+	dirs := map[int64][]uint64{} // volumes restricted to directories
 	for i := range vols {
 		p.vols[vols[i].StoreID] = &vols[i]
 		ids = append(ids, vols[i].StoreID)
+		dirs[vols[i].StoreID] = vols[i].V.Dirs
 	}
 	defer func() { p.stats.Elapsed = time.Since(start) }()
-	total, err := db.CountFlaggedSizes(ctx, ids)
+	scope, err := db.NewScope(ctx, ids, dirs)
+	if err != nil {
+		return p.stats, err
+	}
+	defer scope.Close()
+	total, err := db.CountFlaggedSizes(ctx, scope)
 	if err != nil {
 		return p.stats, err
 	}
 	p.swaps = activeSwapFiles()
-	if p.members, err = db.PrepareMembers(ctx, ids); err != nil {
+	if p.members, err = db.PrepareMembers(ctx, scope); err != nil {
 		return p.stats, err
 	}
 	defer p.members.Close()
 	p.progress.Groups, p.progress.Started = total, start
-	if p.progress.BytesTotal, err = db.FlaggedBytes(ctx, ids); err != nil {
+	if p.progress.BytesTotal, err = db.FlaggedBytes(ctx, scope); err != nil {
 		return p.stats, err
 	}
-	return p.stats, p.windows(ctx, ids)
+	return p.stats, p.windows(ctx, scope)
 }
 
 // windows handles the pass window by window. Window N's results are
 // committed while window N+1 is examined, read and shared: only loading a
 // window and committing one use the database, and they take turns.
-func (p *pass) windows(ctx context.Context, ids []int64) error {
-	groups, err := p.load(ctx, ids, ^uint64(0))
+func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
+	groups, err := p.load(ctx, scope, ^uint64(0))
 	if err != nil {
 		return err
 	}
@@ -179,7 +188,7 @@ func (p *pass) windows(ctx context.Context, ids []int64) error {
 				return err
 			}
 		}
-		next, err := p.load(ctx, ids, groups[len(groups)-1].size)
+		next, err := p.load(ctx, scope, groups[len(groups)-1].size)
 		if err != nil {
 			p.commit(ctx, batch)
 			return err
@@ -205,11 +214,11 @@ func (p *pass) commit(ctx context.Context, b *store.Batch) error {
 
 // load reads the next window: up to Window size groups below `below`,
 // largest first, with their members.
-func (p *pass) load(ctx context.Context, ids []int64, below uint64) ([]*group, error) {
+func (p *pass) load(ctx context.Context, scope *store.Scope, below uint64) ([]*group, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sizes, err := p.db.FlaggedSizes(ctx, ids, below, p.o.Window)
+	sizes, err := p.db.FlaggedSizes(ctx, scope, below, p.o.Window)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,10 @@
 // It asks the kernel only for the b-tree leaves written since the
 // generation the last scan reached (TREE_SEARCH_V2 with a minimum transid)
 // and records, in the store, the regular files at or above the size cutoff
-// that are new or changed since then. It never opens a file.
+// that are new or changed since then, and the parent directories of those
+// files and of every directory, so that a run can be restricted to the
+// files below some directories without walking them. It never opens a
+// file.
 package scan
 
 import (
@@ -79,25 +82,9 @@ func Volume(ctx context.Context, db *store.DB, v *volume.Volume, o Options) (Res
 		return r, fmt.Errorf("%s: %w", v.Desc, err)
 	}
 	r.To = info.Generation
-	r.Cutoff = vol.SizeCutoff
-	if o.SizeCutoff != 0 && o.SizeCutoff != vol.SizeCutoff {
-		// Stored at once, as the original did: an interrupted scan is
-		// redone with the cutoff the user asked for.
-		r.Cutoff = o.SizeCutoff
-		if err := db.SetSizeCutoff(ctx, vol.ID, r.Cutoff); err != nil {
-			return r, err
-		}
-	}
-	// Files of size class [Cutoff, LastCutoff) were never tracked: a lowered
-	// cutoff makes the scan start over from generation 0 to find them.
-	var lastGen, bandEnd uint64
-	if vol.Scanned {
-		lastGen = vol.LastGeneration
-		if r.Cutoff < vol.LastCutoff {
-			bandEnd = vol.LastCutoff
-		} else {
-			r.From = lastGen + 1
-		}
+	lastGen, bandEnd, err := position(ctx, db, vol, o, &r)
+	if err != nil {
+		return r, err
 	}
 	if r.From > r.To {
 		r.Unchanged = true
@@ -106,65 +93,25 @@ func Volume(ctx context.Context, db *store.DB, v *volume.Volume, o Options) (Res
 	}
 
 	w := db.NewScanWriter(ctx, vol.ID)
+	if !vol.Scanned {
+		w.Fresh() // every leaf comes back: parents are recorded anew
+	}
 	s := btrfs.NewSearch(v.Dir, btrfs.SearchRange{
 		Min:        btrfs.Key{ObjectID: btrfs.FirstFreeObjectID, Type: btrfs.InodeItemKey},
-		Max:        btrfs.Key{ObjectID: btrfs.LastFreeObjectID, Type: btrfs.InodeItemKey, Offset: ^uint64(0)},
+		Max:        btrfs.Key{ObjectID: btrfs.LastFreeObjectID, Type: btrfs.InodeExtrefKey, Offset: ^uint64(0)},
 		MinTransid: r.From,
 	}, 0)
+	wk := &walker{v: v, w: w, o: o, r: &r, scanned: vol.Scanned, lastGen: lastGen, bandEnd: bandEnd}
 	fail := func(err error) (Result, error) {
 		w.Abort()
 		if ctx.Err() != nil {
 			err = ctx.Err() // whatever broke, the run was interrupted
 		}
-		r.Calls, r.Elapsed = s.Calls, time.Since(start)
+		r.Calls, r.Elapsed = s.Calls+wk.calls, time.Since(start)
 		return r, err
 	}
-	for s.Next() {
-		r.Items++
-		if r.Items%8192 == 0 {
-			if err := ctx.Err(); err != nil {
-				return fail(err)
-			}
-			if o.Progress != nil {
-				r.Calls = s.Calls
-				o.Progress(r)
-			}
-		}
-		it := s.Item()
-		if it.Key.Type != btrfs.InodeItemKey {
-			continue // the key range is compound: other items come along
-		}
-		r.Inodes++
-		ii, err := btrfs.DecodeInodeItem(it.Data)
-		if err != nil {
-			return fail(fmt.Errorf("%s: inode %d: %w", v.Desc, it.Key.ObjectID, err))
-		}
-		ino := it.Key.ObjectID
-		// Everything is new to a first scan (mkfs --rootdir writes transid 0).
-		changed := !vol.Scanned || ii.Transid > lastGen
-		switch {
-		case !ii.IsRegular() || o.Exclude[ino]:
-			continue
-		case ii.Nlink == 0 || ii.Size < r.Cutoff:
-			// Unlinked, or now too small. Only a changed inode can have a
-			// row to drop (unless this is the first scan: no rows yet).
-			if vol.Scanned && changed {
-				dropped, err := w.Delete(ino)
-				if err != nil {
-					return fail(err)
-				}
-				if dropped {
-					r.Dropped++
-				}
-			}
-		case changed || ii.Size < bandEnd:
-			if err := w.Upsert(store.InodeRow{Ino: ino, Size: ii.Size, Generation: ii.Generation, Transid: ii.Transid}); err != nil {
-				return fail(err)
-			}
-		}
-	}
-	if err := s.Err(); err != nil {
-		return fail(fmt.Errorf("%s: %w", v.Desc, err))
+	if err := wk.walk(ctx, s); err != nil {
+		return fail(err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fail(err)
@@ -173,6 +120,32 @@ func Volume(ctx context.Context, db *store.DB, v *volume.Volume, o Options) (Res
 		return fail(err)
 	}
 	r.Retained = w.Upserted
-	r.Calls, r.Elapsed = s.Calls, time.Since(start)
+	r.Calls, r.Elapsed = s.Calls+wk.calls, time.Since(start)
 	return r, nil
+}
+
+// position sets r's cutoff and first generation from the volume's state
+// and the options, and returns the generation the last scan reached and
+// the end of the size band a lowered cutoff adds (0: none).
+func position(ctx context.Context, db *store.DB, vol store.Volume, o Options, r *Result) (lastGen, bandEnd uint64, err error) {
+	r.Cutoff = vol.SizeCutoff
+	if o.SizeCutoff != 0 && o.SizeCutoff != vol.SizeCutoff {
+		// Stored at once, as the original did: an interrupted scan is
+		// redone with the cutoff the user asked for.
+		r.Cutoff = o.SizeCutoff
+		if err := db.SetSizeCutoff(ctx, vol.ID, r.Cutoff); err != nil {
+			return 0, 0, err
+		}
+	}
+	// Files of size class [Cutoff, LastCutoff) were never tracked: a lowered
+	// cutoff makes the scan start over from generation 0 to find them.
+	if vol.Scanned {
+		lastGen = vol.LastGeneration
+		if r.Cutoff < vol.LastCutoff {
+			bandEnd = vol.LastCutoff
+		} else {
+			r.From = lastGen + 1
+		}
+	}
+	return lastGen, bandEnd, nil
 }

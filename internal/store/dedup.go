@@ -25,11 +25,11 @@ func volList(ids []int64) string {
 }
 
 // FlaggedSizes returns, largest first, up to limit sizes below `below`
-// that have at least one flagged inode in the volumes.
-func (d *DB) FlaggedSizes(ctx context.Context, vols []int64, below uint64, limit int) ([]uint64, error) {
+// that have at least one flagged inode in the scope.
+func (d *DB) FlaggedSizes(ctx context.Context, s *Scope, below uint64, limit int) ([]uint64, error) {
 	rows, err := d.db.QueryContext(ctx, `
 		SELECT DISTINCT size FROM Inode INDEXED BY ix_Inode_flagged
-		WHERE has_updates = 1 AND size < ? AND vol_id IN `+volList(vols)+`
+		WHERE has_updates = 1 AND size < ? AND `+s.cond()+`
 		ORDER BY size DESC LIMIT ?`, int64(min(below, 1<<63-1)), limit)
 	if err != nil {
 		return nil, fmt.Errorf("size groups: %w", err)
@@ -46,13 +46,13 @@ func (d *DB) FlaggedSizes(ctx context.Context, vols []int64, below uint64, limit
 	return out, rows.Err()
 }
 
-// CountFlaggedSizes counts the sizes with a flagged inode (the progress
-// denominator).
-func (d *DB) CountFlaggedSizes(ctx context.Context, vols []int64) (int, error) {
+// CountFlaggedSizes counts the sizes with a flagged inode in the scope
+// (the progress denominator).
+func (d *DB) CountFlaggedSizes(ctx context.Context, s *Scope) (int, error) {
 	var n int
 	err := d.db.QueryRowContext(ctx, `
 		SELECT count(DISTINCT size) FROM Inode INDEXED BY ix_Inode_flagged
-		WHERE has_updates = 1 AND vol_id IN `+volList(vols)).Scan(&n)
+		WHERE has_updates = 1 AND `+s.cond()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count size groups: %w", err)
 	}
@@ -70,20 +70,20 @@ type Member struct {
 	Extents    []byte // extent-map fingerprint the hash was taken with, or nil
 }
 
-// MembersQuery lists the inodes of one size in a fixed set of volumes,
-// through one prepared statement (a pass asks it for every size group).
+// MembersQuery lists the inodes of one size in a scope, through one
+// prepared statement (a pass asks it for every size group).
 type MembersQuery struct{ stmt *sql.Stmt }
 
-// PrepareMembers prepares the query for the volumes.
-func (d *DB) PrepareMembers(ctx context.Context, vols []int64) (*MembersQuery, error) {
-	s, err := d.db.PrepareContext(ctx, `
+// PrepareMembers prepares the query for the scope.
+func (d *DB) PrepareMembers(ctx context.Context, s *Scope) (*MembersQuery, error) {
+	stmt, err := d.db.PrepareContext(ctx, `
 		SELECT vol_id, ino, generation, transid, has_updates, hash, extents
-		FROM Inode INDEXED BY ix_Inode_size WHERE size = ? AND vol_id IN `+volList(vols)+`
+		FROM Inode INDEXED BY ix_Inode_size WHERE size = ? AND `+s.cond()+`
 		ORDER BY vol_id, ino`)
 	if err != nil {
 		return nil, fmt.Errorf("prepare size group query: %w", err)
 	}
-	return &MembersQuery{s}, nil
+	return &MembersQuery{stmt}, nil
 }
 
 // Close releases the statement.
@@ -254,14 +254,14 @@ func (b *Batch) Commit(ctx context.Context) error {
 }
 
 // FlaggedBytes estimates the work of a pass: the bytes of every tracked
-// inode in a size group with a flagged member.
-func (d *DB) FlaggedBytes(ctx context.Context, vols []int64) (int64, error) {
+// inode of the scope in a size group with a flagged member in the scope.
+func (d *DB) FlaggedBytes(ctx context.Context, s *Scope) (int64, error) {
 	var n sql.NullInt64
 	err := d.db.QueryRowContext(ctx, `
 		SELECT sum(size) FROM Inode INDEXED BY ix_Inode_size
-		WHERE vol_id IN `+volList(vols)+` AND size IN (
+		WHERE `+s.cond()+` AND size IN (
 			SELECT DISTINCT size FROM Inode INDEXED BY ix_Inode_flagged
-			WHERE has_updates = 1 AND vol_id IN `+volList(vols)+`)`).Scan(&n)
+			WHERE has_updates = 1 AND `+s.cond()+`)`).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("estimate work: %w", err)
 	}

@@ -29,14 +29,15 @@ type InodeRow struct {
 // scan position moves only in Finish, so an interrupted scan is redone
 // from where the last completed one ended.
 type ScanWriter struct {
-	d      *DB
-	ctx    context.Context
-	volID  int64
-	tx     *sql.Tx
-	upsert *sql.Stmt
-	del    *sql.Stmt
-	rows   []InodeRow
-	inTx   int
+	d       *DB
+	ctx     context.Context
+	volID   int64
+	tx      *sql.Tx
+	upsert  *sql.Stmt
+	del     *sql.Stmt
+	rows    []InodeRow
+	inTx    int
+	parents parentBuf
 	// Upserted counts the rows inserted or changed (a row that already
 	// held the same inode state is not), Deleted the rows dropped.
 	Upserted, Deleted int
@@ -85,6 +86,9 @@ func (w *ScanWriter) begin() error {
 		return fmt.Errorf("begin scan batch: %w", err)
 	}
 	w.tx = tx
+	if err := w.parents.begin(w); err != nil {
+		return err
+	}
 	if w.upsert, err = tx.PrepareContext(w.ctx, upsertSQL(rowsPerStmt)); err != nil {
 		return err
 	}
@@ -136,9 +140,13 @@ func (w *ScanWriter) flushRows() error {
 }
 
 // Delete drops an inode that left the candidates (shrunk below the cutoff,
-// unlinked). It reports whether the inode was tracked.
+// unlinked), with its parent rows. It reports whether the inode was
+// tracked.
 func (w *ScanWriter) Delete(ino uint64) (bool, error) {
 	if err := w.flushRows(); err != nil { // keep the order of writes
+		return false, err
+	}
+	if err := w.flushParents(); err != nil {
 		return false, err
 	}
 	if err := w.begin(); err != nil {
@@ -163,6 +171,9 @@ func (w *ScanWriter) commit() error {
 	}
 	err := w.tx.Commit()
 	w.tx, w.inTx = nil, 0
+	if err == nil {
+		w.parents.committed()
+	}
 	if err != nil {
 		return fmt.Errorf("commit scan batch: %w", err)
 	}
@@ -173,6 +184,9 @@ func (w *ScanWriter) commit() error {
 // the volume is now scanned up to generation with cutoff.
 func (w *ScanWriter) Finish(generation, cutoff uint64) error {
 	if err := w.flushRows(); err != nil {
+		return err
+	}
+	if err := w.flushParents(); err != nil {
 		return err
 	}
 	if err := w.begin(); err != nil {
@@ -193,4 +207,5 @@ func (w *ScanWriter) Abort() {
 		w.tx, w.inTx = nil, 0
 	}
 	w.rows = w.rows[:0]
+	w.parents.reset()
 }

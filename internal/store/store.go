@@ -26,11 +26,15 @@ import (
 	"github.com/bedup/bedup/internal/btrfs"
 )
 
-//go:embed schema.sql
-var schemaV1 string
+var (
+	//go:embed schema.sql
+	schemaV1 string
+	//go:embed schema_v2.sql
+	schemaV2 string
+)
 
 // migrations[i] takes the schema from version i to i+1 (PRAGMA user_version).
-var migrations = []string{schemaV1}
+var migrations = []string{schemaV1, schemaV2}
 
 // SchemaVersion is the schema version this build writes.
 var SchemaVersion = len(migrations)

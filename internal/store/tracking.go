@@ -157,9 +157,10 @@ func (d *DB) LastPath(ctx context.Context, volID int64) (string, bool, error) {
 	return p, true, nil
 }
 
-// ResetVolume forgets every tracked inode of a volume and its scan
-// position, so the next scan starts from generation 0. The size cutoff
-// and the dedup history stay.
+// ResetVolume forgets every tracked inode of a volume, the parent
+// directories recorded for its inodes, and its scan position, so the next
+// scan starts from generation 0. The size cutoff and the dedup history
+// stay.
 func (d *DB) ResetVolume(ctx context.Context, volID int64) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -167,6 +168,9 @@ func (d *DB) ResetVolume(ctx context.Context, volID int64) error {
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `DELETE FROM Inode WHERE vol_id = ?`, volID); err != nil {
+		return fmt.Errorf("reset volume: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM InodeParent WHERE vol_id = ?`, volID); err != nil {
 		return fmt.Errorf("reset volume: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE Volume SET last_tracked_generation = 0, last_tracked_size_cutoff = NULL WHERE id = ?`, volID); err != nil {

@@ -104,6 +104,11 @@ type Volume struct {
 	Desc     string // how output names it (a real path when one is known)
 	ReadOnly bool
 	Dir      *os.File // its root directory
+	// Dirs restricts the volume to the files below these directories
+	// (inode numbers in this subvolume, each with its whole subtree); nil
+	// means the whole volume. A filter naming a directory that is not a
+	// subvolume's root sets it.
+	Dirs []uint64
 }
 
 // Set is the result of Discover: the volumes to work on, the filesystems
@@ -193,6 +198,7 @@ type discovery struct {
 func (d *discovery) add(v *Volume) {
 	key := fmt.Sprintf("%s/%d", v.FS.UUID, v.ID)
 	if d.seen[key] {
+		d.merge(v) // a directory restriction may widen
 		v.Dir.Close()
 		return
 	}
@@ -400,11 +406,15 @@ func (d *discovery) fsWithDevice(rdev uint64) *Filesystem {
 }
 
 // byPath adds the subvolume whose root is the path and, unless vol:, the
-// subvolumes below it.
+// subvolumes below it. A directory that is not a subvolume's root names
+// the files below it (byDir).
 func (d *discovery) byPath(flt Filter) error {
 	root, err := Open(flt.Path)
+	if errors.Is(err, ErrNotSubvolume) && flt.Kind == ByPath {
+		return d.byDir(flt)
+	}
 	if err != nil {
-		return err
+		return pathError(flt, err)
 	}
 	dir, info := root.Dir, root.FS
 	sv, err := btrfs.GetSubvolInfo(dir)
@@ -412,21 +422,10 @@ func (d *discovery) byPath(flt Filter) error {
 		dir.Close()
 		return fmt.Errorf("%s: %w", flt.Path, err)
 	}
-	f := d.set.inv.byUUID[info.UUID()]
-	if f == nil {
-		// On Btrfs but through no mount we could open (a mount namespace
-		// or chroot we do not see): work through the path itself.
-		f = &Filesystem{UUID: info.UUID()}
-		f.Label, f.Devices = sysfsInfo(f.UUID)
-		d.set.inv.byUUID[f.UUID] = f
-		d.set.inv.fss = append(d.set.inv.fss, f)
-		d.set.inv.describe()
-	}
-	if f.top == nil {
-		if f.top, err = btrfs.OpenDir(flt.Path); err != nil {
-			dir.Close()
-			return fmt.Errorf("%s: %w", flt.Path, err)
-		}
+	f, err := d.filesystemAt(info, flt.Path)
+	if err != nil {
+		dir.Close()
+		return err
 	}
 	subs, err := f.Subvolumes()
 	if err != nil {
@@ -446,31 +445,7 @@ func (d *discovery) byPath(flt Filter) error {
 	if sv.ID != btrfs.FSTreeObjectID {
 		d.notice("%s is not the top-level subvolume: only it and the subvolumes below it are included (name the filesystem UUID for all)", flt.Path)
 	}
-	below := map[uint64]bool{sv.ID: true}
-	frozen := 0
-	// Parents come before children in path order, whatever their ids.
-	for _, s := range sortedByPath(subs) {
-		if s.Deleted || !below[s.ParentID] || s.ID == sv.ID {
-			continue
-		}
-		below[s.ID] = true
-		child, err := btrfs.OpenSubvolume(f.top, s.ID)
-		if err != nil {
-			return fmt.Errorf("%s: %w", flt.Path, err)
-		}
-		rel := strings.TrimPrefix(s.Path, named.Path+"/")
-		if named.Path == "" {
-			rel = s.Path
-		}
-		v := &Volume{FS: f, ID: s.ID, Path: s.Path, Desc: path.Join(flt.Path, rel), ReadOnly: s.ReadOnly, Dir: child}
-		if d.place(v) {
-			frozen++
-		}
-	}
-	if frozen > 0 {
-		d.notice("%d read-only subvolume(s) below %s only serve as sources (name them, or use --include-frozen, to deduplicate inside them)", frozen, flt.Path)
-	}
-	return nil
+	return d.subvolumesBelow(f, subs, named.Path, flt.Path)
 }
 
 func unwrapPath(err error) error {

@@ -16,7 +16,9 @@ const (
 	// ByDevice names the filesystem on a block device (/dev/...).
 	ByDevice
 	// ByPath names the subvolume whose root is at Path, and every subvolume
-	// below it in the subvolume tree.
+	// below it in the subvolume tree; or, when Path is a directory that is
+	// not a subvolume's root, the files below that directory (in its
+	// subvolume) and, whole, the subvolumes whose roots are below it.
 	ByPath
 	// ByVol (vol:/path) names the subvolume at Path alone.
 	ByVol
@@ -28,6 +30,9 @@ type Filter struct {
 	Arg  string // as typed
 	UUID string // ByUUID: dashed lowercase
 	Path string // ByDevice, ByPath, ByVol: cleaned absolute path
+	// Relative is set for a ByPath filter typed as a relative path (made
+	// absolute against the current directory).
+	Relative bool
 }
 
 // FilterError is a filter that cannot be understood at all: a usage error.
@@ -38,7 +43,10 @@ type FilterError struct {
 func (e *FilterError) Error() string { return fmt.Sprintf("filter %q: %s", e.Arg, e.Why) }
 
 // ParseFilter classifies a filter by its syntax. Whether a path really is a
-// subvolume or a device is checked when volumes are opened.
+// directory on Btrfs, a subvolume or a device is checked when volumes are
+// opened. Anything that is not vol:/PATH, /dev/DEVICE, an absolute path or
+// a filesystem UUID is a path relative to the current directory (made
+// absolute here): write ./NAME for a directory whose name is a UUID.
 func ParseFilter(s string) (Filter, error) {
 	f := Filter{Arg: s}
 	switch {
@@ -52,16 +60,18 @@ func ParseFilter(s string) (Filter, error) {
 		f.Kind, f.Path = ByDevice, filepath.Clean(s)
 	case filepath.IsAbs(s):
 		f.Kind, f.Path = ByPath, filepath.Clean(s)
+	case s == "":
+		return f, &FilterError{s, "empty; give a directory, vol:/PATH, /dev/DEVICE or a filesystem UUID"}
 	default:
-		u, err := ParseUUID(s)
-		if err != nil {
-			why := "not an absolute path, vol:/path, /dev/DEVICE or filesystem UUID"
-			if strings.ContainsAny(s, "/.") || s == "" {
-				why = "a relative path; give an absolute path"
-			}
-			return f, &FilterError{s, why}
+		if u, err := ParseUUID(s); err == nil {
+			f.Kind, f.UUID = ByUUID, u
+			return f, nil
 		}
-		f.Kind, f.UUID = ByUUID, u
+		p, err := filepath.Abs(s)
+		if err != nil {
+			return f, &FilterError{s, fmt.Sprintf("a relative path, and the current directory is unknown (%v)", err)}
+		}
+		f.Kind, f.Path, f.Relative = ByPath, p, true
 	}
 	return f, nil
 }

@@ -2,16 +2,23 @@ package volume
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
 func TestParseFilter(t *testing.T) {
 	const u = "98d7f117-296e-449e-8d40-dfdd887c7cd9"
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		in   string
 		kind Kind
 		uuid string
 		path string
+		rel  bool
 		bad  bool
 	}{
 		{in: u, kind: ByUUID, uuid: u},
@@ -21,15 +28,23 @@ func TestParseFilter(t *testing.T) {
 		{in: "/dev/sda1", kind: ByDevice, path: "/dev/sda1"},
 		{in: "/mnt/data/", kind: ByPath, path: "/mnt/data"},
 		{in: "/mnt/../mnt/data", kind: ByPath, path: "/mnt/data"},
+		{in: "/mnt/x/photos", kind: ByPath, path: "/mnt/x/photos"},
 		{in: "vol:/mnt/snap", kind: ByVol, path: "/mnt/snap"},
 		{in: "vol:mnt/snap", bad: true},
-		{in: "mnt/data", bad: true},
-		{in: ".", bad: true},
+		{in: "vol:rel", bad: true},
+		{in: "vol:.", bad: true},
 		{in: "", bad: true},
-		{in: "98d7f117-296e-449e-8d40", bad: true},
-		{in: "98d7f117-296e-449e-8d40-dfdd887c7cdz", bad: true},
-		{in: "98d7f1172-96e-449e-8d40-dfdd887c7cd9", bad: true},
-		{in: "hello", bad: true},
+		// Relative paths, against the current directory.
+		{in: ".", kind: ByPath, path: wd, rel: true},
+		{in: "photos", kind: ByPath, path: wd + "/photos", rel: true},
+		{in: "mnt/data/", kind: ByPath, path: wd + "/mnt/data", rel: true},
+		{in: "../x", kind: ByPath, path: filepath.Join(filepath.Dir(wd), "x"), rel: true},
+		{in: "./" + u, kind: ByPath, path: wd + "/" + u, rel: true},
+		{in: "dev/sda", kind: ByPath, path: wd + "/dev/sda", rel: true},
+		// Not quite UUIDs: relative paths too (Discover says both).
+		{in: "98d7f117-296e-449e-8d40", kind: ByPath, path: wd + "/98d7f117-296e-449e-8d40", rel: true},
+		{in: "98d7f117-296e-449e-8d40-dfdd887c7cdz", kind: ByPath, path: wd + "/98d7f117-296e-449e-8d40-dfdd887c7cdz", rel: true},
+		{in: "hello", kind: ByPath, path: wd + "/hello", rel: true},
 	} {
 		f, err := ParseFilter(c.in)
 		var fe *FilterError
@@ -39,7 +54,7 @@ func TestParseFilter(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || f.Kind != c.kind || f.UUID != c.uuid || f.Path != c.path {
+		if err != nil || f.Kind != c.kind || f.UUID != c.uuid || f.Path != c.path || f.Relative != c.rel || f.Arg != c.in {
 			t.Errorf("ParseFilter(%q) = %+v, %v", c.in, f, err)
 		}
 	}
@@ -53,6 +68,9 @@ func FuzzParseFilter(f *testing.F) {
 		flt, err := ParseFilter(s)
 		if err != nil {
 			return
+		}
+		if flt.Kind != ByUUID && !filepath.IsAbs(flt.Path) {
+			t.Fatalf("path %q of %q is not absolute", flt.Path, s)
 		}
 		if flt.Kind == ByUUID {
 			again, err := ParseUUID(flt.UUID)
