@@ -117,8 +117,9 @@ func (a *app) discover(filters []string, o volume.Options) (*volume.Set, error) 
 
 // notices prints discovery notices on stderr.
 func (a *app) notices(set *volume.Set) {
+	p := a.textPrinter()
 	for _, n := range set.Notices {
-		fmt.Fprintf(a.Err, "bedup: %s\n", n)
+		p.Notice(run.DiscoveryNotice(n))
 	}
 }
 

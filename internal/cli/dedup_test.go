@@ -29,7 +29,7 @@ func summary(t *testing.T, args ...string) (map[string]int64, string) {
 	m := map[string]int64{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var ev struct {
-			Type, Detail, Reason string
+			Type, Code, Subject, Reason string
 			File                 struct{ Path string }
 			Total                map[string]any
 		}
@@ -38,7 +38,7 @@ func summary(t *testing.T, args ...string) (map[string]int64, string) {
 		}
 		switch ev.Type {
 		case "notice":
-			fmt.Fprintf(&notices, "bedup: %s\n", ev.Detail)
+			fmt.Fprintf(&notices, "bedup: %s %s\n", ev.Code, ev.Subject)
 		case "skipped":
 			fmt.Fprintf(&notices, "bedup: %s: %s\n", ev.File.Path, ui.ReasonText(dedupe.Reason(ev.Reason)))
 		case "summary":
@@ -134,7 +134,7 @@ func TestDedupCorpus(t *testing.T) {
 		t.Errorf("files shared %d, want 5 (hard links count once)", sum["files shared"])
 	}
 	testfs.Unchanged(t, before)
-	if strings.Contains(stderr, "bedup: ") && !strings.Contains(stderr, "only serve as sources") {
+	if strings.Contains(stderr, "bedup: ") && !strings.Contains(stderr, "sources-only") {
 		t.Errorf("unexpected notices: %s", stderr)
 	}
 

@@ -10,6 +10,8 @@ package run
 import (
 	"time"
 
+	"github.com/bedup/bedup/internal/volume"
+
 	"github.com/bedup/bedup/internal/dedupe"
 	"github.com/bedup/bedup/internal/scan"
 )
@@ -44,9 +46,15 @@ const (
 	// NoticeLegacyDatabase: the database at the old default location
 	// (Subject) is used.
 	NoticeLegacyDatabase NoticeCode = "legacy-database"
-	// NoticeDiscovery: something discovery skipped or limited (Subject,
-	// Detail say what).
-	NoticeDiscovery NoticeCode = "discovery"
+	// NoticeNotReadWrite: a filesystem (Subject) was skipped: no mount
+	// shows it read-write.
+	NoticeNotReadWrite NoticeCode = "not-read-write"
+	// NoticeSourcesOnly: Count read-only subvolumes in Subject only serve
+	// as sources.
+	NoticeSourcesOnly NoticeCode = "sources-only"
+	// NoticeNotTopLevel: the path Subject is not the top-level subvolume;
+	// only it and the subvolumes below it are included.
+	NoticeNotTopLevel NoticeCode = "not-top-level"
 	// NoticeFileError: one file could not be listed (Subject, Err).
 	NoticeFileError NoticeCode = "file-error"
 )
@@ -55,7 +63,8 @@ const (
 type Notice struct {
 	Code    NoticeCode
 	Subject string // what it is about: a path, a filesystem, a command
-	Detail  string // discovery's own words, for NoticeDiscovery
+	Detail  string // more: what to use instead (NoticeDeprecated, NoticeLegacyDatabase)
+	Count   int
 	Err     error
 }
 
@@ -90,4 +99,14 @@ type Summary struct {
 type FilesystemSummary struct {
 	FS    FilesystemRef
 	Stats dedupe.Stats
+}
+
+// DiscoveryNotice turns what discovery skipped or limited into a Notice.
+func DiscoveryNotice(n volume.Notice) Notice {
+	code := map[volume.NoticeKind]NoticeCode{
+		volume.NoticeNotReadWrite: NoticeNotReadWrite,
+		volume.NoticeSourcesOnly:  NoticeSourcesOnly,
+		volume.NoticeNotTopLevel:  NoticeNotTopLevel,
+	}[n.Kind]
+	return Notice{Code: code, Subject: n.Subject, Count: n.Count}
 }

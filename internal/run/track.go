@@ -71,7 +71,7 @@ func Discover(o TrackOptions) (*Tracking, error) {
 // NoFlush) and scans each volume into db, reporting each one.
 func (t *Tracking) Scan(ctx context.Context, db *store.DB, o TrackOptions, rep Reporter) error {
 	for _, n := range t.Set.Notices {
-		rep.Notice(Notice{Code: NoticeDiscovery, Detail: n})
+		rep.Notice(DiscoveryNotice(n))
 	}
 	if len(t.Set.Volumes) == 0 && len(o.Filters) == 0 {
 		rep.Notice(Notice{Code: NoticeNoFilesystem})

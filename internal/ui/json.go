@@ -133,6 +133,9 @@ func (j *JSON) Notice(n run.Notice) {
 	if n.Detail != "" {
 		f["detail"] = n.Detail
 	}
+	if n.Count != 0 {
+		f["count"] = n.Count
+	}
 	if n.Err != nil {
 		f["error"] = n.Err.Error()
 	}

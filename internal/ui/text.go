@@ -73,8 +73,12 @@ func (t *Text) Notice(n run.Notice) {
 		t.notice("%s is deprecated; use %s", n.Subject, n.Detail)
 	case run.NoticeLegacyDatabase:
 		t.notice("using the database at its old location %s (move it to %s, or set BEDUP_DB)", Path(n.Subject), n.Detail)
-	case run.NoticeDiscovery:
-		t.notice("%s", n.Detail)
+	case run.NoticeNotReadWrite:
+		t.notice("skipping %s: not mounted read-write", Path(n.Subject))
+	case run.NoticeSourcesOnly:
+		t.notice("%d read-only subvolume(s) in %s only serve as sources (name them, or use --include-frozen, to deduplicate inside them)", n.Count, Path(n.Subject))
+	case run.NoticeNotTopLevel:
+		t.notice("%s is not the top-level subvolume: only it and the subvolumes below it are included (name the filesystem UUID for all)", Path(n.Subject))
 	default:
 		if n.Err != nil {
 			t.notice("%s: %v", Path(n.Subject), n.Err)

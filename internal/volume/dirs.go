@@ -128,7 +128,7 @@ func (d *discovery) subvolumesBelow(f *Filesystem, subs []btrfs.Subvolume, top, 
 		}
 	}
 	if frozen > 0 {
-		d.notice("%d read-only subvolume(s) below %s only serve as sources (name them, or use --include-frozen, to deduplicate inside them)", frozen, userPath)
+		d.notice(NoticeSourcesOnly, userPath, frozen)
 	}
 	return nil
 }

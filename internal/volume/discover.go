@@ -122,7 +122,7 @@ type Set struct {
 	// serve as sources to share from, never as destinations: sharing from
 	// the copy a snapshot pins frees its writable twins.
 	Sources []*Volume
-	Notices []string
+	Notices []Notice
 	inv     *inventory
 }
 
@@ -247,15 +247,15 @@ func (d *discovery) dropSelectedSources() {
 	d.set.Sources = kept
 }
 
-func (d *discovery) notice(format string, a ...any) {
-	d.set.Notices = append(d.set.Notices, fmt.Sprintf(format, a...))
+func (d *discovery) notice(kind NoticeKind, subject string, count int) {
+	d.set.Notices = append(d.set.Notices, Notice{Kind: kind, Subject: subject, Count: count})
 }
 
 // all adds every subvolume of every filesystem with a read-write mount.
 func (d *discovery) all() error {
 	for _, f := range d.set.inv.fss {
 		if !f.Writable() {
-			d.notice("skipping %s: not mounted read-write", f.desc)
+			d.notice(NoticeNotReadWrite, f.desc, 0)
 			continue
 		}
 		if err := d.wholeFS(f); err != nil {
@@ -291,7 +291,7 @@ func (d *discovery) wholeFS(f *Filesystem) error {
 		}
 	}
 	if frozen > 0 {
-		d.notice("%d read-only subvolume(s) of %s only serve as sources (name them, or use --include-frozen, to deduplicate inside them)", frozen, f.desc)
+		d.notice(NoticeSourcesOnly, f.desc, frozen)
 	}
 	return nil
 }
@@ -443,7 +443,7 @@ func (d *discovery) byPath(flt Filter) error {
 		return nil
 	}
 	if sv.ID != btrfs.FSTreeObjectID {
-		d.notice("%s is not the top-level subvolume: only it and the subvolumes below it are included (name the filesystem UUID for all)", flt.Path)
+		d.notice(NoticeNotTopLevel, flt.Path, 0)
 	}
 	return d.subvolumesBelow(f, subs, named.Path, flt.Path)
 }

@@ -75,29 +75,29 @@ func TestDiscoverFilters(t *testing.T) {
 		filters []string
 		o       volume.Options
 		want    []string
-		notice  string
+		notice  *volume.Notice
 	}{
-		{"no filter", nil, volume.Options{}, all, "1 read-only subvolume(s) of"},
-		{"uuid", []string{uuid}, volume.Options{}, all, "only serve as sources"},
-		{"uuid upper case in braces", []string{"{" + strings.ToUpper(uuid) + "}"}, volume.Options{}, all, ""},
+		{"no filter", nil, volume.Options{}, all, &volume.Notice{Kind: volume.NoticeSourcesOnly, Count: 1}},
+		{"uuid", []string{uuid}, volume.Options{}, all, &volume.Notice{Kind: volume.NoticeSourcesOnly, Count: 1}},
+		{"uuid upper case in braces", []string{"{" + strings.ToUpper(uuid) + "}"}, volume.Options{}, all, nil},
 		{"include frozen", []string{uuid}, volume.Options{IncludeFrozen: true},
-			[]string{m, m + "/a", m + "/a/b", m + "/c", m + "/c/deep/newer", m + "/c/deep/newer/moved", m + "/snap"}, ""},
-		{"device", []string{fs.Dev}, volume.Options{}, all, ""},
-		{"path with descendants", []string{m + "/a"}, volume.Options{}, []string{m + "/a", m + "/a/b"}, "not the top-level"},
+			[]string{m, m + "/a", m + "/a/b", m + "/c", m + "/c/deep/newer", m + "/c/deep/newer/moved", m + "/snap"}, nil},
+		{"device", []string{fs.Dev}, volume.Options{}, all, nil},
+		{"path with descendants", []string{m + "/a"}, volume.Options{}, []string{m + "/a", m + "/a/b"}, &volume.Notice{Kind: volume.NoticeNotTopLevel, Subject: m + "/a"}},
 		{"moved under a newer subvolume", []string{m + "/c"}, volume.Options{},
-			[]string{m + "/c", m + "/c/deep/newer", m + "/c/deep/newer/moved"}, ""},
-		{"vol: excludes descendants", []string{"vol:" + m + "/a"}, volume.Options{}, []string{m + "/a"}, ""},
-		{"named read-only snapshot", []string{m + "/snap"}, volume.Options{}, []string{m + "/snap"}, ""},
-		{"top level path skips the snapshot", []string{m}, volume.Options{}, all, "1 read-only subvolume(s) below"},
+			[]string{m + "/c", m + "/c/deep/newer", m + "/c/deep/newer/moved"}, nil},
+		{"vol: excludes descendants", []string{"vol:" + m + "/a"}, volume.Options{}, []string{m + "/a"}, nil},
+		{"named read-only snapshot", []string{m + "/snap"}, volume.Options{}, []string{m + "/snap"}, nil},
+		{"top level path skips the snapshot", []string{m}, volume.Options{}, all, &volume.Notice{Kind: volume.NoticeSourcesOnly, Subject: m, Count: 1}},
 		{"repeats kept once", []string{"vol:" + m + "/a", m + "/a", uuid}, volume.Options{},
-			[]string{m + "/a", m + "/a/b", m, m + "/c", m + "/c/deep/newer", m + "/c/deep/newer/moved"}, ""},
+			[]string{m + "/a", m + "/a/b", m, m + "/c", m + "/c/deep/newer", m + "/c/deep/newer/moved"}, nil},
 	} {
 		got, set := descs(t, uuid, c.filters, c.o)
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s: volumes %q\nwant %q", c.name, got, c.want)
 		}
-		if c.notice != "" && !strings.Contains(strings.Join(set.Notices, "\n"), c.notice) {
-			t.Errorf("%s: notices %q, want one containing %q", c.name, set.Notices, c.notice)
+		if c.notice != nil && !hasNotice(set.Notices, *c.notice) {
+			t.Errorf("%s: notices %+v, want one like %+v", c.name, set.Notices, c.notice)
 		}
 	}
 
@@ -213,8 +213,8 @@ func TestDiscoverUnmounted(t *testing.T) {
 			t.Errorf("read-only mounted filesystem included: %s", v.Desc)
 		}
 	}
-	if !strings.Contains(strings.Join(set.Notices, "\n"), "skipping bedup-unmounted: not mounted read-write") {
-		t.Errorf("notices %q", set.Notices)
+	if !hasNotice(set.Notices, volume.Notice{Kind: volume.NoticeNotReadWrite, Subject: "bedup-unmounted"}) {
+		t.Errorf("notices %+v", set.Notices)
 	}
 	set.Close()
 	set, err = volume.Discover([]string{uuid}, volume.Options{})
@@ -239,4 +239,15 @@ func waitGone(t *testing.T, p string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Errorf("%s still exists: the private mount outlived the set", p)
+}
+
+// hasNotice reports whether notices hold one like want (an empty Subject
+// matches any).
+func hasNotice(notices []volume.Notice, want volume.Notice) bool {
+	for _, n := range notices {
+		if n.Kind == want.Kind && n.Count == want.Count && (want.Subject == "" || n.Subject == want.Subject) {
+			return true
+		}
+	}
+	return false
 }
