@@ -30,8 +30,8 @@ func summary(t *testing.T, args ...string) (map[string]int64, string) {
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var ev struct {
 			Type, Code, Subject, Reason string
-			File                 struct{ Path string }
-			Total                map[string]any
+			File                        struct{ Path string }
+			Total                       map[string]any
 		}
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("dedup --json printed %q: %v", line, err)
