@@ -111,8 +111,9 @@ func readPages(dir string) (map[string][]byte, error) {
 }
 
 // Diff compares the pages in dir with the pages the commands give and
-// describes each difference ("bedup-dedup.8 differs", "bedup-x.8 is
-// missing", "bedup-y.8 is stale: no such command"), in file name order.
+// describes each difference ("bedup-dedup.8 differs from what the
+// commands say", "bedup-x.8 is missing", "bedup-y.8 is stale: ..."), in
+// file name order.
 // It returns nil when dir is up to date.
 func Diff(dir string) ([]string, error) {
 	want, err := Pages()
@@ -143,7 +144,7 @@ func Diff(dir string) ([]string, error) {
 
 // Update makes dir hold exactly bedup's pages: it writes the pages that
 // are missing or differ and removes section-8 pages no command has. It
-// returns what it changed, as Diff describes it.
+// returns what it did, one "NAME written" or "NAME removed" per page.
 func Update(dir string) ([]string, error) {
 	want, err := Pages()
 	if err != nil {
