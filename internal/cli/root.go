@@ -116,7 +116,7 @@ Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.`,
 		Version:           version(),
 		SilenceErrors:     true,
 		SilenceUsage:      true,
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false}, // "bedup completion" is listed in --help
 	}
 	root.SetVersionTemplate("bedup {{.Version}}\n")
 	// A developer's aid for performance work, kept out of --help.
