@@ -192,14 +192,22 @@ func (w *watcher) filesystems(set *volume.Set) {
 	if len(w.o.Filters) > 0 {
 		return
 	}
-	now := map[string]bool{}
+	now := map[string]string{}
 	for _, f := range set.Filesystems {
-		now[f.UUID] = true
-		w.known[f.UUID] = f.Desc()
-		w.mark(f.UUID, true, Notice{Subject: f.Desc()})
+		now[f.UUID] = f.Desc()
+	}
+	w.present(now)
+}
+
+// present takes the filesystems (UUID: name) a watch without filters
+// found in this pass, and tells of those gone and back.
+func (w *watcher) present(now map[string]string) {
+	for uuid, desc := range now {
+		w.known[uuid] = desc
+		w.mark(uuid, true, Notice{Subject: desc})
 	}
 	for uuid, desc := range w.known {
-		if !now[uuid] {
+		if _, ok := now[uuid]; !ok {
 			w.mark(uuid, false, Notice{Subject: desc})
 		}
 	}
