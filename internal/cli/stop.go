@@ -13,6 +13,7 @@ import (
 // signal (a watch on SIGTERM: ErrStopped).
 type Signalled struct{ Signal os.Signal }
 
+// Error says how the run was stopped: "interrupted" or "terminated".
 func (e *Signalled) Error() string {
 	if e.Signal == syscall.SIGTERM {
 		return "terminated"

@@ -18,6 +18,7 @@ const waitForever = "forever"
 // lock (0: not at all; store.WaitForever: until it is free).
 type waitValue time.Duration
 
+// String shows the value as --help and Set take it.
 func (w *waitValue) String() string {
 	switch d := time.Duration(*w); {
 	case d < 0:
