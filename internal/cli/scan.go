@@ -20,6 +20,7 @@ type trackFlags struct {
 
 func (f *trackFlags) add(cmd *cobra.Command) {
 	f.db.add(cmd)
+	f.db.addWait(cmd)
 	f.output.add(cmd, true)
 	cmd.Flags().StringVar(&f.sizeCutoff, "size-cutoff", "", "track only files of at least this size, e.g. 1M or 1.5M (stored per volume; default 128K)")
 	cmd.Flags().BoolVar(&f.flush, "flush", false, "commit each filesystem's pending writes first (the default; see --no-flush)")

@@ -42,6 +42,7 @@ is given. With --json, one JSON document (docs/json.md).`,
 		}),
 	}
 	db.add(cmd)
+	db.addWait(cmd)
 	out.add(cmd, false)
 	cmd.Flags().BoolVarP(&zero, "zero-terminated", "0", false, "end each path with NUL instead of a newline")
 	return cmd

@@ -192,13 +192,15 @@ func statsJSON(s dedupe.Stats) map[string]any {
 }
 
 // Summary implements Printer.
-func (j *JSON) Summary(s run.Summary) {
+func (j *JSON) Summary(s run.Summary) { j.emit("summary", summaryJSON(s)) }
+
+func summaryJSON(s run.Summary) map[string]any {
 	fss := make([]any, 0, len(s.Filesystems))
 	for _, f := range s.Filesystems {
 		fss = append(fss, map[string]any{"filesystem": fsJSON(f.FS), "stats": statsJSON(f.Stats)})
 	}
-	j.emit("summary", map[string]any{"dry_run": s.DryRun, "volumes_scanned": s.Volumes, "new_or_changed": s.Retained,
-		"filesystems": fss, "total": statsJSON(s.Total), "elapsed_seconds": s.Elapsed.Seconds()})
+	return map[string]any{"dry_run": s.DryRun, "volumes_scanned": s.Volumes, "new_or_changed": s.Retained,
+		"filesystems": fss, "total": statsJSON(s.Total), "elapsed_seconds": s.Elapsed.Seconds()}
 }
 
 // FileResult implements Printer.

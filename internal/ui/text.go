@@ -80,7 +80,9 @@ func (t *Text) Notice(n run.Notice) {
 	case run.NoticeNotTopLevel:
 		t.notice("%s is not the top-level subvolume: only it and the subvolumes below it are included (name the filesystem UUID for all)", Path(n.Subject))
 	default:
-		if n.Err != nil {
+		if msg, ok := watchNotice(n); ok {
+			t.notice("%s", msg)
+		} else if n.Err != nil {
 			t.notice("%s: %v", Path(n.Subject), n.Err)
 		} else {
 			t.notice("%s: %s", Path(n.Subject), n.Detail)
@@ -90,7 +92,7 @@ func (t *Text) Notice(n run.Notice) {
 
 // VolumeScanned implements run.Reporter.
 func (t *Text) VolumeScanned(v run.VolumeScan) {
-	if t.o.Quiet {
+	if t.o.Quiet || t.quietInWatch() {
 		return
 	}
 	role := ""
@@ -159,7 +161,7 @@ func (t *Text) DedupeEvent(fs run.FilesystemRef, e dedupe.Event) {
 			return
 		}
 		if !t.status.TTY() {
-			if !t.phase[fs.UUID] {
+			if !t.phase[fs.UUID] && !t.quietInWatch() {
 				t.phase[fs.UUID] = true
 				t.status.Notice("bedup: deduplicating %s: %d size groups", fs.Desc, e.Groups)
 			}
