@@ -208,13 +208,24 @@ func (j *JSON) FileResult(r FileResult) {
 		f["reason"] = string(r.Result.Reason)
 		f["error"] = errString(r.Result.Err)
 	}
+	if r.Group > 0 {
+		f["group"] = r.Group
+		if r.Source != "" {
+			f["source"] = fileJSON(r.Source, 0, 0)
+		}
+	}
 	j.emit("file", f)
 }
 
 // FilesSummary implements Printer.
 func (j *JSON) FilesSummary(s FilesSummary) {
-	j.emit("summary", map[string]any{"source": fileJSON(s.Source, 0, 0), "destinations": s.Destinations,
-		"not_shared": s.NotDone, "bytes_shared": s.BytesShared})
+	m := map[string]any{"destinations": s.Destinations, "not_shared": s.NotDone, "bytes_shared": s.BytesShared}
+	if s.Fdupes {
+		m["groups"] = s.Groups
+	} else {
+		m["source"] = fileJSON(s.Source, 0, 0)
+	}
+	j.emit("summary", m)
 }
 
 // Generation implements Printer.
