@@ -2,11 +2,9 @@
 //
 // A pattern is a shell pattern matched against a file's whole path, as
 // bedup prints it (absolute: the mount path, then the path inside):
-//
-//	*       any run of characters, "/" included
-//	?       any one character, "/" included
-//	[abc]   one of a set; [a-z] a range; [^abc] any other character
-//	\c      the character c itself (\*, \?, \[, \\)
+// "*" matches any run of characters, "/" included; "?" any one character,
+// "/" included; "[abc]" one of a set, "[a-z]" a range, "[^abc]" any other
+// character; "\c" the character c itself ("\*", "\[", "\\").
 //
 // Since "*" crosses directories, "*.iso" matches every path ending in
 // ".iso", "/mnt/data/cache/*" everything below that directory and

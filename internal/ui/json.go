@@ -186,7 +186,7 @@ func statsJSON(s dedupe.Stats) map[string]any {
 		"size_groups": s.Groups, "already_shared_groups": s.AlreadyShared, "files_shared": s.FilesShared,
 		"bytes_deduplicated": s.BytesDeduped, "bytes_freed": s.BytesFreed, "bytes_read": s.BytesRead,
 		"files_hashed": s.FilesHashed, "files_sampled": s.FilesSampled, "dedupe_calls": s.DedupeCalls,
-		"files_skipped": n, "skipped": skipped, "kept_read_only": s.KeptReadOnly, "deleted_files_forgotten": s.Dropped,
+		"files_skipped": n, "skipped": skipped, "kept_read_only": s.KeptReadOnly, "files_excluded": s.Excluded, "deleted_files_forgotten": s.Dropped,
 		"examine_seconds": s.ExamineTime.Seconds(), "read_seconds": s.ReadTime.Seconds(), "share_seconds": s.ShareTime.Seconds(),
 	}
 }
