@@ -15,7 +15,7 @@ func (a *app) dedupFilesCmd() *cobra.Command {
 	var defrag, fdupes, null bool
 	var out outputFlags
 	cmd := &cobra.Command{
-		Use:   "dedup-files [--defrag] SRC DEST... | dedup-files --fdupes [-0]",
+		Use:   "dedup-files [--defrag] SRC DEST... | --fdupes [-0]",
 		Short: "Make files with the same contents as SRC share its extents",
 		Long: `Make each DEST share SRC's data extents, where its contents are identical to
 SRC's. The kernel compares the bytes and shares them atomically
@@ -40,34 +40,13 @@ also be a DEST; otherwise nothing is done.
 --defrag defragments SRC first. Since Linux 3.12 that unshares SRC's extents
 from snapshots and other copies, which can cost space instead of freeing it.
 
---fdupes reads groups of identical files from standard input instead of
-arguments, as fdupes and jdupes print them: one path per line, an empty
-line between groups ("N bytes each:" headers of -S are skipped); with -0
-(--null), paths end with a NUL byte and groups with an empty path, as
-jdupes -0 prints them. For example:
-  jdupes -r /mnt/data | bedup dedup-files --fdupes
-Each group is shared from the copy dedup would choose as its source (the
-one whose extents are already most shared, e.g. pinned by a read-only
-snapshot; then one in a read-only subvolume), and every other member is a
-DEST with its line as above. The kernel's compare is the only proof that
-they are equal: a member that differs is reported "differs" and left as
-it is. Members that are missing, not regular files or on another filesystem
-than most of their group are skipped (skipped: DEST (REASON)); the rest of
-the group is still shared.
+` + fdupesHelp + `With --json, JSON Lines events ending in a summary (docs/json.md).
 
-With --json, JSON Lines events ending in a summary (docs/json.md).
-
-Exit status: 0 when every DEST shares SRC's data afterwards, 1 otherwise.`,
+Exit status: 0 when every DEST shares SRC's data afterwards (with --fdupes,
+its group's source's), 1 otherwise.`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case fdupes && len(args) > 0:
-				return usagef("dedup-files --fdupes reads the files from standard input: it takes no arguments, got %d", len(args))
-			case fdupes && defrag:
-				return usagef("--defrag and --fdupes exclude each other")
-			case null && !fdupes:
-				return usagef("--null reads --fdupes input: give --fdupes too")
-			case fdupes:
-				return nil
+			if fdupes || null {
+				return fdupesArgs(args, defrag, null && !fdupes)
 			}
 			return argsRange(2, -1)(cmd, args)
 		},

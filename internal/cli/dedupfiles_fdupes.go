@@ -9,6 +9,38 @@ import (
 	"github.com/bedup/bedup/internal/ui"
 )
 
+// fdupesHelp explains --fdupes in dedup-files' help.
+const fdupesHelp = `--fdupes reads groups of identical files from standard input instead of
+arguments, as fdupes and jdupes print them: one path per line, an empty
+line between groups ("N bytes each:" headers of -S are skipped); with -0
+(--null), paths end with a NUL byte and groups with an empty path, as
+jdupes -0 prints them. For example:
+  jdupes -r /mnt/data | bedup dedup-files --fdupes
+Each group is shared from the copy dedup would choose as its source (the
+one whose extents are already most shared, e.g. pinned by a read-only
+snapshot; then one in a read-only subvolume), and every other member is a
+DEST with its line as above. The kernel's compare is the only proof that
+they are equal: a member that differs is reported "differs" and left as
+it is. Members that are missing, not regular files or on another filesystem
+than most of their group are skipped (skipped: DEST (REASON)); the rest of
+the group is still shared.
+
+`
+
+// fdupesArgs checks the arguments of dedup-files --fdupes (or -0 without
+// it: noFdupes).
+func fdupesArgs(args []string, defrag, noFdupes bool) error {
+	switch {
+	case noFdupes:
+		return usagef("--null reads --fdupes input: give --fdupes too")
+	case len(args) > 0:
+		return usagef("dedup-files --fdupes reads the files from standard input: it takes no arguments, got %d", len(args))
+	case defrag:
+		return usagef("--defrag and --fdupes exclude each other")
+	}
+	return nil
+}
+
 // dedupFdupes is dedup-files --fdupes: each group read from standard input
 // is shared from its best source, group by group as they arrive.
 func (a *app) dedupFdupes(ctx context.Context, p ui.Printer, null bool) error {

@@ -53,6 +53,7 @@ type SyntaxError struct {
 	Msg  string
 }
 
+// Error says where the input went wrong.
 func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 
 // sizeHeader is the line fdupes -S and jdupes -S print before a group.
