@@ -72,14 +72,22 @@ type Options struct {
 type FileResult struct {
 	Path   string
 	Result dedupe.Result
+	// Group is the 1-based number of the input group the file is in
+	// (--fdupes), 0 otherwise; Source then names the group's source, ""
+	// when no member could serve as one.
+	Group  int
+	Source string
 }
 
 // FilesSummary counts dedup-files' outcomes.
 type FilesSummary struct {
-	Source       string
+	Source       string // "" with --fdupes
 	Destinations int
 	NotDone      int // destinations that do not share the source's data
 	BytesShared  int64
+	// Fdupes: the files came in Groups from standard input (--fdupes).
+	Fdupes bool
+	Groups int
 }
 
 // GenerationResult is a subvolume's generation.

@@ -224,6 +224,9 @@ func (t *Text) stats(s dedupe.Stats, dry bool, in string) {
 	if s.KeptReadOnly > 0 {
 		t.line("%sfiles kept in read-only snapshots: %d (name them, or use --include-frozen, to deduplicate inside them)", in, s.KeptReadOnly)
 	}
+	if s.Excluded > 0 {
+		t.line("%sfiles excluded: %d", in, s.Excluded)
+	}
 	if s.Dropped > 0 {
 		t.line("%sdeleted files forgotten: %d", in, s.Dropped)
 	}
