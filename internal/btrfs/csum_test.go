@@ -110,3 +110,65 @@ func TestDataCsumsClipped(t *testing.T) {
 		t.Fatalf("runs %+v", runs)
 	}
 }
+
+// A temporary file takes the storage class of the file it is made like:
+// NOCOW stays NOCOW, a compression property is copied; it has no name and
+// is gone once closed.
+func TestOpenTmpfileLike(t *testing.T) {
+	fs := testfs.New(t)
+	plain := testfs.WriteFile(t, fs.Path("plain"), []byte("x"))
+	nocow := testfs.WriteNocow(t, fs.Path("nocow"), []byte("x"))
+	comp := testfs.WriteFile(t, fs.Path("comp"), nil)
+	if err := btrfs.SetXattr(comp, "btrfs.compression", []byte("zstd")); err != nil {
+		t.Fatal(err)
+	}
+	dir := openDir(t, fs.Mnt)
+	for _, c := range []struct {
+		like     string
+		nocow    bool
+		compress string
+	}{{plain, false, ""}, {nocow, true, ""}, {comp, false, "zstd"}} {
+		tmp, err := btrfs.OpenTmpfileLike(dir, openFile(t, c.like))
+		if err != nil {
+			t.Fatal(err)
+		}
+		flags, err := btrfs.GetFlags(tmp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prop, err := btrfs.CompressionProperty(tmp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (flags&btrfs.FlagNocow != 0) != c.nocow || prop != c.compress {
+			t.Errorf("like %s: flags %#x, compression %q", c.like, flags, prop)
+		}
+		if _, err := tmp.WriteAt([]byte("data"), 0); err != nil {
+			t.Fatal(err)
+		}
+		tmp.Close()
+	}
+	ents, err := os.ReadDir(fs.Mnt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 3 {
+		t.Errorf("temporary files left names: %v", ents)
+	}
+}
+
+// AppendSectorCsum computes what the csum tree stores.
+func TestAppendSectorCsum(t *testing.T) {
+	sector := make([]byte, 4096)
+	copy(sector, "hello")
+	got, ok := btrfs.AppendSectorCsum(nil, btrfs.CsumCRC32C, sector)
+	if !ok || binary.LittleEndian.Uint32(got) != crc32.Checksum(sector, castagnoli) {
+		t.Errorf("crc32c: %x %v", got, ok)
+	}
+	if got, ok := btrfs.AppendSectorCsum(nil, btrfs.CsumSHA256, sector); !ok || len(got) != 32 {
+		t.Errorf("sha256: %x %v", got, ok)
+	}
+	if _, ok := btrfs.AppendSectorCsum(nil, btrfs.CsumXXHash, sector); ok {
+		t.Error("xxhash computed")
+	}
+}
