@@ -100,7 +100,7 @@ func (p plan) empty() bool { return len(p.shares) == 0 }
 // (exclusive, asked only for extents that pass the other rules): sharing
 // blocks of an extent a snapshot or another file keeps frees nothing.
 // Matches outside the chosen extents are not shared at all.
-func makePlan(items []item, matches []match, ratio uint64, exclusive func(bytenr uint64) bool) plan {
+func makePlan(items []item, matches []match, ratio uint64, exclusive func(*extentUse) bool) plan {
 	var matched intervals
 	for _, m := range matches {
 		matched.add(m.d, m.end())
@@ -118,7 +118,7 @@ func makePlan(items []item, matches []match, ratio uint64, exclusive func(bytenr
 			continue
 		case rest > 0 && (ratio == 0 || u.rewriteCost(rest)*ratio > u.disk):
 			continue
-		case !exclusive(u.bytenr):
+		case !exclusive(u):
 			continue
 		}
 		p.extents = append(p.extents, u)

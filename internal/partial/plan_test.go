@@ -10,8 +10,8 @@ func TestMakePlan(t *testing.T) {
 	// One 4 MiB extent, 4 KiB blocks 0..1023.
 	one := []item{{d: 0, n: 4 * mib, bytenr: 1 << 30, disk: 4 << 20, ram: 4 << 20}}
 	all := func(src int64, n uint64) []match { return []match{{src: src, d: 0, s: 0, n: n}} }
-	yes := func(uint64) bool { return true }
-	no := func(uint64) bool { return false }
+	yes := func(*extentUse) bool { return true }
+	no := func(*extentUse) bool { return false }
 	type want struct {
 		shares   []match
 		rewrites [][2]uint64
@@ -22,7 +22,7 @@ func TestMakePlan(t *testing.T) {
 		items   []item
 		matches []match
 		ratio   uint64
-		excl    func(uint64) bool
+		excl    func(*extentUse) bool
 		want    want
 	}{
 		{"all shared", one, all(7, 4*mib), 4, yes, want{all(7, 4*mib), nil, 4 << 20}},
@@ -69,7 +69,7 @@ func TestMakePlanAsksLittle(t *testing.T) {
 		{d: 64, n: 32, bytenr: 3, disk: 128 << 10, ram: 128 << 10},
 	}
 	var asked []uint64
-	makePlan(items, []match{{7, 0, 0, 32}, {7, 64, 64, 1}}, 4, func(b uint64) bool { asked = append(asked, b); return true })
+	makePlan(items, []match{{7, 0, 0, 32}, {7, 64, 64, 1}}, 4, func(u *extentUse) bool { asked = append(asked, u.bytenr); return true })
 	if !reflect.DeepEqual(asked, []uint64{1}) {
 		t.Errorf("asked about %v", asked)
 	}

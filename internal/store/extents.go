@@ -30,6 +30,10 @@ type IndexedFile struct {
 // there is none, the inode changed since, or it was never matched.
 func (f IndexedFile) Stale() bool { return f.ID == 0 || f.KeyTransid != f.Transid || f.Pending }
 
+// Current reports whether the file's keys hold for the inode as the last
+// scan saw it (matched or not).
+func (f IndexedFile) Current() bool { return f.ID != 0 && f.KeyTransid == f.Transid }
+
 // StaleIndexed lists, largest first, up to limit tracked files of the
 // scope of at least minSize bytes whose index entry is Stale, after the
 // file (size, volID, ino) given by after (all of them when after is nil).
@@ -148,4 +152,23 @@ func decodeKeys(b []byte) []uint64 {
 		keys[i] = binary.LittleEndian.Uint64(b[8*i:])
 	}
 	return keys
+}
+
+// IndexedFileOf returns the tracked file (volID, ino) with its index entry;
+// ok is false when it is not tracked in the scope.
+func (d *DB) IndexedFileOf(ctx context.Context, s *Scope, volID int64, ino uint64) (f IndexedFile, ok bool, err error) {
+	err = d.db.QueryRowContext(ctx, `
+		SELECT i.vol_id, i.ino, i.generation, i.size, i.transid,
+			coalesce(f.id, 0), coalesce(f.transid, 0), f.print, coalesce(f.pending, 1)
+		FROM Inode i LEFT JOIN ExtentFile f ON f.vol_id = i.vol_id AND f.ino = i.ino
+		WHERE i.vol_id = ?1 AND i.ino = ?2
+			AND EXISTS (SELECT 1 FROM Inode WHERE vol_id = i.vol_id AND ino = i.ino AND `+s.cond()+`)`, volID, int64(ino)).
+		Scan(&f.VolID, &f.Ino, &f.Generation, &f.Size, &f.Transid, &f.ID, &f.KeyTransid, &f.Print, &f.Pending)
+	if err == sql.ErrNoRows {
+		return f, false, nil
+	}
+	if err != nil {
+		return f, false, fmt.Errorf("indexed file %d of volume %d: %w", ino, volID, err)
+	}
+	return f, true, nil
 }

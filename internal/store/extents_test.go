@@ -141,3 +141,32 @@ func TestBlockIndex(t *testing.T) {
 		t.Errorf("%d key rows after forgetting the filesystem", n)
 	}
 }
+
+func TestIndexedFileOf(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t)
+	fs, _ := d.EnsureFilesystem(ctx, "u", "")
+	v, _ := d.EnsureVolume(ctx, fs.ID, 5, 4096)
+	w := d.NewScanWriter(ctx, v.ID)
+	w.Upsert(InodeRow{Ino: 300, Size: 1 << 20, Generation: 7, Transid: 9})
+	if err := w.Finish(10, 4096); err != nil {
+		t.Fatal(err)
+	}
+	scope := Volumes([]int64{v.ID})
+	f, ok, err := d.IndexedFileOf(ctx, scope, v.ID, 300)
+	if err != nil || !ok || f.ID != 0 || !f.Stale() || f.Current() {
+		t.Fatalf("before indexing: %+v %v %v", f, ok, err)
+	}
+	b := d.NewIndexBatch()
+	b.Index(v.ID, 300, 9, nil, []uint64{1})
+	if err := b.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f, ok, err = d.IndexedFileOf(ctx, scope, v.ID, 300)
+	if err != nil || !ok || f.ID == 0 || !f.Pending || !f.Current() {
+		t.Fatalf("after indexing: %+v %v %v", f, ok, err)
+	}
+	if _, ok, _ := d.IndexedFileOf(ctx, Volumes([]int64{v.ID + 1}), v.ID, 300); ok {
+		t.Error("found outside its scope")
+	}
+}
