@@ -25,11 +25,14 @@ type sigSource struct {
 	nblocks uint64
 }
 
-// Pages of signatures: 1024 blocks (4 MiB of data, 8 KiB of signatures, a
-// whole number of chunks); at most maxSigPages kept per file.
+// Signatures are computed indexPage blocks at a time when a whole file is
+// keyed (4 MiB of data, 32 chunks), and sigPage blocks at a time when
+// planning looks around runs: small, because blocks without checksums are
+// read to get them. At most maxSigPages pages (512 KiB) are kept per file.
 const (
-	sigPage     = 1024
-	maxSigPages = 64
+	indexPage   = 1024
+	sigPage     = 2 * ChunkBlocks
+	maxSigPages = 1024
 )
 
 // newSigSource reads the file's extent items and prepares its signatures.
@@ -160,8 +163,8 @@ func (s *sigSource) fail(err error) {
 // keys computes the chunk keys of the whole file, a page at a time.
 func (s *sigSource) keys() []uint64 {
 	keys := make([]uint64, 0, s.size/ChunkSize)
-	for from := uint64(0); from < s.nblocks; from += sigPage {
-		page := s.load(from, min(sigPage, s.nblocks-from))
+	for from := uint64(0); from < s.nblocks; from += indexPage {
+		page := s.load(from, min(indexPage, s.nblocks-from))
 		keys = append(keys, chunkKeys(page)...)
 	}
 	return keys
