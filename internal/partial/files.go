@@ -45,6 +45,13 @@ func (p *pass) info(ctx context.Context, id int64) (*fileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ok && m.Size < p.o.MinSize {
+		// It shrank below the threshold since it was keyed: its keys go.
+		if p.batch != nil && !p.o.DryRun {
+			p.batch.Unindex(m.VolID, m.Ino)
+		}
+		ok = false
+	}
 	var f *fileInfo
 	if v := p.vols[m.VolID]; ok && v != nil {
 		f = &fileInfo{m: m, vol: v}

@@ -1,9 +1,11 @@
 package partial
 
 import (
+	"context"
 	"os"
 	"testing"
 
+	"github.com/bedup/bedup/internal/store"
 	"github.com/bedup/bedup/internal/testfs"
 )
 
@@ -84,5 +86,30 @@ func TestChangedAfterPass(t *testing.T) {
 	st, _, drop := outcome(t, e, a, b, c)
 	if st.FilesIndexed != 2 || st.FilesShared != 1 || drop < 8*mib-8192 {
 		t.Errorf("after changes: %+v, dropped %d", st, drop)
+	}
+}
+
+// A file that shrinks below the threshold loses its keys when they are
+// next met.
+func TestShrunkFileUnindexed(t *testing.T) {
+	fs := testfs.New(t)
+	a, _ := clonePair(t, fs)
+	e := newEnv(t, fs)
+	e.run(t, Options{})
+	if err := os.Truncate(a, 512<<10); err != nil {
+		t.Fatal(err)
+	}
+	testfs.WriteFile(t, fs.Path("c.img"), testfs.Bytes(11, 8*mib))
+	e.scan(t)
+	st, _ := e.run(t, Options{})
+	if st.FilesIndexed != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	ino := testfs.State(t, a).Ino
+	if f, ok, err := e.db.IndexedFileOf(context.Background(), store.Volumes([]int64{e.vols[0].StoreID}), e.vols[0].StoreID, ino); err != nil || !ok || f.ID != 0 {
+		t.Errorf("the shrunk file's entry: %+v %v %v", f, ok, err)
+	}
+	if st.FilesShared != 1 {
+		t.Errorf("the new copy was not shared: %+v", st)
 	}
 }
