@@ -25,8 +25,14 @@ type env struct {
 
 func newEnv(t *testing.T, fs *testfs.FS) *env {
 	t.Helper()
+	return newEnvOf(t, fs, fs.Mnt)
+}
+
+// newEnvOf is newEnv for the volumes a filter selects.
+func newEnvOf(t *testing.T, fs *testfs.FS, filter string) *env {
+	t.Helper()
 	fs.Sync(t)
-	set, err := volume.Discover([]string{fs.Mnt}, volume.Options{})
+	set, err := volume.Discover([]string{filter}, volume.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

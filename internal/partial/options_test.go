@@ -3,6 +3,7 @@ package partial
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/bedup/bedup/internal/store"
@@ -111,5 +112,28 @@ func TestShrunkFileUnindexed(t *testing.T) {
 	}
 	if st.FilesShared != 1 {
 		t.Errorf("the new copy was not shared: %+v", st)
+	}
+}
+
+// A pass restricted to a directory neither shares into nor from the files
+// outside it.
+func TestRestrictedToDirectory(t *testing.T) {
+	fs := testfs.New(t)
+	img := testfs.Bytes(12, 8*mib)
+	clone := testfs.WithBlocksChanged(img, 120, 5, 900)
+	testfs.WriteFile(t, fs.Path("out/a.img"), img)
+	testfs.WriteFile(t, fs.Path("in/b.img"), clone)
+	testfs.WriteFile(t, fs.Path("in/c.img"), testfs.WithBlocksChanged(clone, 130, 1500))
+	e := newEnvOf(t, fs, fs.Path("in"))
+	st, events := e.run(t, Options{})
+	if st.FilesIndexed != 2 || st.FilesShared != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	for _, fsh := range of[FileShared](events) {
+		for _, r := range fsh.Runs {
+			if !strings.Contains(r.Source.Path, "/in/") || !strings.Contains(fsh.File.Path, "/in/") {
+				t.Errorf("shared %s from %s", fsh.File.Path, r.Source.Path)
+			}
+		}
 	}
 }

@@ -41,8 +41,7 @@ const purgeBatch = 256
 // whole-file twins first). Files whose index entry is current are not
 // looked at, so a pass over unchanged volumes reads nothing and asks the
 // kernel nothing. A volume restricted to directories takes part with the
-// files below them only (and only when some of its files are flagged; see
-// store.NewScope).
+// files below them only: the others are neither sources nor destinations.
 func Run(ctx context.Context, db *store.DB, fsID int64, vols []dedupe.Volume, o Options) (st Stats, err error) {
 	start := time.Now()
 	o.defaults()
@@ -72,7 +71,7 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []dedupe.Volume, o 
 	if err := p.purge(ctx); err != nil {
 		return p.stats, err
 	}
-	if p.scope, err = db.NewScope(ctx, ids, dirs); err != nil {
+	if p.scope, err = db.NewIndexScope(ctx, ids, dirs); err != nil {
 		return p.stats, err
 	}
 	defer p.scope.Close()

@@ -172,3 +172,37 @@ func (d *DB) IndexedFileOf(ctx context.Context, s *Scope, volID int64, ino uint6
 	}
 	return f, true, nil
 }
+
+// NewIndexScope is NewScope for the partial-file pass: volumes restricted
+// to directories always list the inodes below them, whether or not any
+// inode is flagged (the whole-file pass has cleared the flags by the time
+// the partial-file pass runs; its work is found through the block index).
+// A scope without restricted volumes costs nothing. Close it after the
+// pass.
+func (d *DB) NewIndexScope(ctx context.Context, vols []int64, dirs map[int64][]uint64) (*Scope, error) {
+	s := &Scope{d: d, vols: vols}
+	var restricted []int64
+	for _, id := range vols {
+		if len(dirs[id]) == 0 {
+			s.whole = append(s.whole, id)
+		} else {
+			restricted = append(restricted, id)
+		}
+	}
+	if len(restricted) == 0 {
+		return s, nil
+	}
+	s.table = fmt.Sprintf("temp.bedup_scope_%d", scopeSeq.Add(1))
+	if _, err := d.db.ExecContext(ctx, `CREATE TABLE `+s.table+` (
+		vol_id INTEGER NOT NULL, ino INTEGER NOT NULL, PRIMARY KEY (vol_id, ino)) WITHOUT ROWID`); err != nil {
+		return nil, fmt.Errorf("prepare directory scope: %w", err)
+	}
+	for _, id := range restricted {
+		q := belowSQL(dirs[id]) + `INSERT OR IGNORE INTO ` + s.table + ` (vol_id, ino) SELECT ?1, ino FROM below`
+		if _, err := d.db.ExecContext(ctx, q, id); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("prepare directory scope: %w", err)
+		}
+	}
+	return s, nil
+}
