@@ -209,3 +209,19 @@ func TestThreeClones(t *testing.T) {
 	st, _ = e.run(t, Options{})
 	noWork(t, st)
 }
+
+// When a snapshot pins both copies, nothing can be freed: nothing is
+// shared or rewritten.
+func TestBothPinned(t *testing.T) {
+	fs := testfs.New(t)
+	sub := fs.Subvolume(t, "sub")
+	img := testfs.Bytes(13, 8*mib)
+	a := testfs.WriteFile(t, sub+"/a.img", img)
+	b := testfs.WriteFile(t, sub+"/b.img", testfs.WithBlocksChanged(img, 140, 10, 1000))
+	fs.Snapshot(t, "sub", "snap", true)
+	e := newEnv(t, fs)
+	st, _, drop := outcome(t, e, a, b)
+	if st.DedupeCalls != 0 || st.BytesRead != 0 || drop != 0 {
+		t.Errorf("shared what nothing frees: %+v, dropped %d", st, drop)
+	}
+}
