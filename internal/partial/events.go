@@ -28,7 +28,10 @@ type FileShared struct {
 	// through a temporary file; BytesFreed what the file's old extents
 	// gave back, less what the rewrite allocated (under DryRun: planned).
 	BytesShared, BytesRewritten, BytesFreed int64
-	DryRun                                  bool
+	// Changed: some planned runs were not shared because the kernel found
+	// other bytes in the destination: it was written while the pass ran.
+	Changed bool
+	DryRun  bool
 }
 
 // Skipped reports a file that takes no part, once per file and reason.

@@ -144,9 +144,12 @@ func TestWriterWins(t *testing.T) {
 	}
 	t.Cleanup(func() { testHookBeforeShare = nil })
 	aBefore := testfs.State(t, a)
-	st, _ := e.run(t, Options{})
+	st, events := e.run(t, Options{})
 	t.Logf("stats %+v", st)
 	testfs.Unchanged(t, map[string]testfs.FileState{a: aBefore})
+	if fsh := of[FileShared](events); len(fsh) != 1 || !fsh[0].Changed {
+		t.Errorf("events %+v: want the destination reported changed", fsh)
+	}
 	got, err := os.ReadFile(b)
 	if err != nil {
 		t.Fatal(err)

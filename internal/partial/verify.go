@@ -56,10 +56,13 @@ func (p *pass) report(w *work) {
 		runs, rewrites, freed = w.plan.shares, w.plan.rewrites, int64(w.plan.freed)-int64(w.plan.rewrite)
 	}
 	if len(runs) == 0 {
+		if w.changed {
+			p.skipped(w.d, dedupe.ReasonChanged, nil)
+		}
 		return
 	}
 	size := w.d.m.Size
-	e := FileShared{Size: size, BytesFreed: freed, DryRun: p.o.DryRun}
+	e := FileShared{Size: size, BytesFreed: freed, DryRun: p.o.DryRun, Changed: w.changed}
 	srcRefs := map[int64]dedupe.FileRef{}
 	inodes := []store.EventInode{}
 	for _, m := range runs {
