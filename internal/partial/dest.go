@@ -129,7 +129,7 @@ func (p *pass) prepare(ctx context.Context, d *fileInfo, runs []match) (*work, e
 	if w.plan.empty() {
 		return nil, nil
 	}
-	w.untouched = p.untouched(d)
+	w.untouched = !p.o.DryRun && p.untouched(d)
 	ok = true
 	return w, nil
 }
