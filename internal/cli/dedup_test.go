@@ -124,8 +124,12 @@ func TestDedupCorpus(t *testing.T) {
 	}
 	ideal := 2*alloc(sizeA) + 2*alloc(sizeB) + alloc(sizeD)
 	freed := int64(used) - int64(fs.DataUsed(t))
-	if freed < ideal*99/100 || freed > ideal*101/100 {
-		t.Errorf("freed %d bytes, the corpus could free %d", freed, ideal)
+	// not-a differs from a1 in its last byte only: the partial-file pass
+	// shares all but its last block from a1 and rewrites that block, so
+	// its own extent is freed too.
+	partial := alloc(sizeA) - 4096
+	if want := ideal + partial; freed < want*99/100 || freed > want*101/100 {
+		t.Errorf("freed %d bytes, the corpus could free %d", freed, want)
 	}
 	if sum["bytes freed"] != ideal {
 		t.Errorf("estimated freed %d, want %d", sum["bytes freed"], ideal)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bedup/bedup/internal/dedupe"
+	"github.com/bedup/bedup/internal/partial"
 	"github.com/bedup/bedup/internal/scan"
 	"github.com/bedup/bedup/internal/store"
 )
@@ -23,6 +24,11 @@ type DedupOptions struct {
 	// ResolvePaths names the shared files in Shared events (costs a
 	// lookup per file; for -v and --json).
 	ResolvePaths bool
+	// NoExtents turns off partial-file deduplication (--no-extents);
+	// Extents configures it (MinSize is --extent-min). Its DryRun,
+	// ResolvePaths and Events are set from the run's.
+	NoExtents bool
+	Extents   partial.Options
 }
 
 // pass is the volumes deduplicated together: one filesystem, or one
@@ -64,8 +70,13 @@ func (t *Tracking) Dedup(ctx context.Context, db *store.DB, o DedupOptions, rep 
 		if err != nil {
 			return sum, err
 		}
+		pst, err := partialPass(ctx, db, p, o, rep)
+		sum.Partial.Add(pst)
+		if err != nil {
+			return sum, err
+		}
 	}
-	if o.DryRun || sum.Total.FilesShared == 0 {
+	if o.DryRun || sum.Total.FilesShared == 0 && sum.Partial.FilesShared == 0 {
 		return sum, nil
 	}
 	// Bring the scan positions past bedup's own shares while their b-tree

@@ -13,6 +13,7 @@ import (
 	"github.com/bedup/bedup/internal/volume"
 
 	"github.com/bedup/bedup/internal/dedupe"
+	"github.com/bedup/bedup/internal/partial"
 	"github.com/bedup/bedup/internal/scan"
 )
 
@@ -107,6 +108,9 @@ type Summary struct {
 	Volumes     int // volumes scanned
 	Retained    int // files recorded as new or changed by the scans
 	Elapsed     time.Duration
+
+	// Partial sums the partial-file passes.
+	Partial partial.Stats
 }
 
 // FilesystemSummary is one filesystem's part of a Summary.

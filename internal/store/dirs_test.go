@@ -21,6 +21,8 @@ func TestMigrateFromV1(t *testing.T) {
 	// Make it a version 1 database holding one scanned volume.
 	for _, q := range []string{
 		`DROP TRIGGER tr_Inode_parents`, `DROP TABLE InodeParent`, `PRAGMA user_version = 1`,
+		// Later versions' objects go too (the block index of version 3).
+		`DROP TRIGGER tr_Inode_extentfile`, `DROP TABLE ExtentFile`, `DROP TABLE ExtentKey`, `DROP TABLE ExtentGone`,
 		`INSERT INTO Filesystem (id, uuid) VALUES (1, 'u')`,
 		`INSERT INTO Volume (id, fs_id, root_id, last_tracked_generation, last_tracked_size_cutoff, size_cutoff) VALUES (1, 1, 5, 77, 4096, 4096)`,
 		`INSERT INTO Inode (vol_id, ino, size, generation, transid, has_updates, hash) VALUES (1, 300, 5000, 3, 9, 0, x'01')`,
@@ -37,7 +39,7 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	defer d.Close()
 	var version int
-	if err := d.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != 2 {
+	if err := d.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != SchemaVersion {
 		t.Fatalf("user_version %d, %v", version, err)
 	}
 	v, ok, err := d.VolumeByRoot(ctx, 1, 5)

@@ -1,0 +1,208 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+)
+
+// The block index of partial-file deduplication (schema_v3.sql): per large
+// tracked file, its chunk keys and the state they were taken in; per key,
+// the chunks holding it.
+
+// IndexedFile is a tracked file of at least the extent threshold, with the
+// state of its entry in the block index.
+type IndexedFile struct {
+	VolID      int64
+	Ino        uint64
+	Generation uint64
+	Size       uint64
+	Transid    uint64 // the inode's transid as the last scan saw it
+	// The index entry: ID 0 when the file has none.
+	ID         int64
+	KeyTransid uint64 // transid the keys hold for
+	Print      []byte // extent-map fingerprint the keys were taken with
+	Pending    bool   // indexed, not yet matched against the others
+}
+
+// Stale reports whether the file's index entry may no longer describe it:
+// there is none, the inode changed since, or it was never matched.
+func (f IndexedFile) Stale() bool { return f.ID == 0 || f.KeyTransid != f.Transid || f.Pending }
+
+// Current reports whether the file's keys hold for the inode as the last
+// scan saw it (matched or not).
+func (f IndexedFile) Current() bool { return f.ID != 0 && f.KeyTransid == f.Transid }
+
+// StaleIndexed lists, largest first, up to limit tracked files of the
+// scope of at least minSize bytes whose index entry is Stale, after the
+// file (size, volID, ino) given by after (all of them when after is nil).
+// An unchanged volume costs one index lookup per large file and no I/O.
+func (d *DB) StaleIndexed(ctx context.Context, s *Scope, minSize uint64, after *IndexedFile, limit int) ([]IndexedFile, error) {
+	size, vol, ino := int64(1<<63-1), int64(1<<63-1), int64(1<<63-1)
+	if after != nil {
+		size, vol, ino = int64(after.Size), after.VolID, int64(after.Ino)
+	}
+	rows, err := d.db.QueryContext(ctx, `
+		SELECT i.vol_id, i.ino, i.generation, i.size, i.transid,
+			coalesce(f.id, 0), coalesce(f.transid, 0), f.print, coalesce(f.pending, 1)
+		FROM Inode i INDEXED BY ix_Inode_size
+		LEFT JOIN ExtentFile f ON f.vol_id = i.vol_id AND f.ino = i.ino
+		WHERE i.size >= ?1 AND (i.size, i.vol_id, i.ino) < (?2, ?3, ?4)
+			AND EXISTS (SELECT 1 FROM Inode WHERE vol_id = i.vol_id AND ino = i.ino AND `+s.cond()+`)
+			AND (f.id IS NULL OR f.transid != i.transid OR f.pending = 1)
+		ORDER BY i.size DESC, i.vol_id DESC, i.ino DESC LIMIT ?5`,
+		int64(minSize), size, vol, ino, limit)
+	if err != nil {
+		return nil, fmt.Errorf("files to index: %w", err)
+	}
+	defer rows.Close()
+	var out []IndexedFile
+	for rows.Next() {
+		var f IndexedFile
+		if err := rows.Scan(&f.VolID, &f.Ino, &f.Generation, &f.Size, &f.Transid,
+			&f.ID, &f.KeyTransid, &f.Print, &f.Pending); err != nil {
+			return nil, fmt.Errorf("files to index: %w", err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("files to index: %w", err)
+	}
+	return out, nil
+}
+
+// IndexedFileByID returns the tracked file behind an index entry; ok is
+// false when it is not in the scope (or gone).
+func (d *DB) IndexedFileByID(ctx context.Context, s *Scope, id int64) (f IndexedFile, ok bool, err error) {
+	err = d.db.QueryRowContext(ctx, `
+		SELECT i.vol_id, i.ino, i.generation, i.size, i.transid, f.id, f.transid, f.print, f.pending
+		FROM ExtentFile f JOIN Inode i ON i.vol_id = f.vol_id AND i.ino = f.ino
+		WHERE f.id = ?1 AND EXISTS (SELECT 1 FROM Inode WHERE vol_id = i.vol_id AND ino = i.ino AND `+s.cond()+`)`, id).
+		Scan(&f.VolID, &f.Ino, &f.Generation, &f.Size, &f.Transid, &f.ID, &f.KeyTransid, &f.Print, &f.Pending)
+	if err == sql.ErrNoRows {
+		return f, false, nil
+	}
+	if err != nil {
+		return f, false, fmt.Errorf("indexed file %d: %w", id, err)
+	}
+	return f, true, nil
+}
+
+// FileKeys returns the chunk keys of an index entry (0: no key).
+func (d *DB) FileKeys(ctx context.Context, id int64) ([]uint64, error) {
+	var b []byte
+	if err := d.db.QueryRowContext(ctx, `SELECT keys FROM ExtentFile WHERE id = ?`, id).Scan(&b); err != nil {
+		return nil, fmt.Errorf("keys of indexed file %d: %w", id, err)
+	}
+	return decodeKeys(b), nil
+}
+
+// KeyHolder is one chunk holding a key.
+type KeyHolder struct {
+	File  int64 // ExtentFile.id
+	Chunk uint64
+}
+
+// HoldersQuery finds the chunks holding a key, through one prepared
+// statement.
+type HoldersQuery struct{ stmt *sql.Stmt }
+
+// PrepareHolders prepares the holders query.
+func (d *DB) PrepareHolders(ctx context.Context) (*HoldersQuery, error) {
+	stmt, err := d.db.PrepareContext(ctx, `SELECT file, chunk FROM ExtentKey WHERE key = ? ORDER BY file, chunk LIMIT ?`)
+	if err != nil {
+		return nil, fmt.Errorf("prepare key holders query: %w", err)
+	}
+	return &HoldersQuery{stmt}, nil
+}
+
+// Close releases the statement.
+func (q *HoldersQuery) Close() error { return q.stmt.Close() }
+
+// Holders lists up to limit chunks holding key, by file and chunk.
+func (q *HoldersQuery) Holders(ctx context.Context, key uint64, limit int) ([]KeyHolder, error) {
+	rows, err := q.stmt.QueryContext(ctx, int64(key), limit)
+	if err != nil {
+		return nil, fmt.Errorf("holders of key %016x: %w", key, err)
+	}
+	defer rows.Close()
+	var out []KeyHolder
+	for rows.Next() {
+		var h KeyHolder
+		if err := rows.Scan(&h.File, &h.Chunk); err != nil {
+			return nil, fmt.Errorf("holders of key %016x: %w", key, err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+func encodeKeys(keys []uint64) []byte {
+	b := make([]byte, 0, 8*len(keys))
+	for _, k := range keys {
+		b = binary.LittleEndian.AppendUint64(b, k)
+	}
+	return b
+}
+
+func decodeKeys(b []byte) []uint64 {
+	keys := make([]uint64, len(b)/8)
+	for i := range keys {
+		keys[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return keys
+}
+
+// IndexedFileOf returns the tracked file (volID, ino) with its index entry;
+// ok is false when it is not tracked in the scope.
+func (d *DB) IndexedFileOf(ctx context.Context, s *Scope, volID int64, ino uint64) (f IndexedFile, ok bool, err error) {
+	err = d.db.QueryRowContext(ctx, `
+		SELECT i.vol_id, i.ino, i.generation, i.size, i.transid,
+			coalesce(f.id, 0), coalesce(f.transid, 0), f.print, coalesce(f.pending, 1)
+		FROM Inode i LEFT JOIN ExtentFile f ON f.vol_id = i.vol_id AND f.ino = i.ino
+		WHERE i.vol_id = ?1 AND i.ino = ?2
+			AND EXISTS (SELECT 1 FROM Inode WHERE vol_id = i.vol_id AND ino = i.ino AND `+s.cond()+`)`, volID, int64(ino)).
+		Scan(&f.VolID, &f.Ino, &f.Generation, &f.Size, &f.Transid, &f.ID, &f.KeyTransid, &f.Print, &f.Pending)
+	if err == sql.ErrNoRows {
+		return f, false, nil
+	}
+	if err != nil {
+		return f, false, fmt.Errorf("indexed file %d of volume %d: %w", ino, volID, err)
+	}
+	return f, true, nil
+}
+
+// NewIndexScope is NewScope for the partial-file pass: volumes restricted
+// to directories always list the inodes below them, whether or not any
+// inode is flagged (the whole-file pass has cleared the flags by the time
+// the partial-file pass runs; its work is found through the block index).
+// A scope without restricted volumes costs nothing. Close it after the
+// pass.
+func (d *DB) NewIndexScope(ctx context.Context, vols []int64, dirs map[int64][]uint64) (*Scope, error) {
+	s := &Scope{d: d, vols: vols}
+	var restricted []int64
+	for _, id := range vols {
+		if len(dirs[id]) == 0 {
+			s.whole = append(s.whole, id)
+		} else {
+			restricted = append(restricted, id)
+		}
+	}
+	if len(restricted) == 0 {
+		return s, nil
+	}
+	s.table = fmt.Sprintf("temp.bedup_scope_%d", scopeSeq.Add(1))
+	if _, err := d.db.ExecContext(ctx, `CREATE TABLE `+s.table+` (
+		vol_id INTEGER NOT NULL, ino INTEGER NOT NULL, PRIMARY KEY (vol_id, ino)) WITHOUT ROWID`); err != nil {
+		return nil, fmt.Errorf("prepare directory scope: %w", err)
+	}
+	for _, id := range restricted {
+		q := belowSQL(dirs[id]) + `INSERT OR IGNORE INTO ` + s.table + ` (vol_id, ino) SELECT ?1, ino FROM below`
+		if _, err := d.db.ExecContext(ctx, q, id); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("prepare directory scope: %w", err)
+		}
+	}
+	return s, nil
+}
