@@ -3,13 +3,15 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/bedup/bedup/internal/partial"
 	"github.com/bedup/bedup/internal/run"
 	"github.com/bedup/bedup/internal/ui"
 )
 
 func (a *app) dedupCmd(name string, hidden bool) *cobra.Command {
 	var f trackFlags
-	var defrag, dryRun bool
+	var defrag, dryRun, noExtents bool
+	var extentMin string
 	var ioThreads int
 	cmd := &cobra.Command{
 		Use:    name + " [FILTER...]",
@@ -37,6 +39,13 @@ too, plus one per size group; -q prints only errors and the summary. Names
 that hold a newline, a backslash or bytes that are not UTF-8 are printed
 quoted with escapes ("a\nb").
 
+Files of at least --extent-min (1 MiB) that no identical twin covers are
+then deduplicated in part: runs of identical 128 KiB blocks, found from
+the checksums Btrfs keeps (no data read), are shared with FIDEDUPERANGE,
+and the few blocks left in a half-shared extent are rewritten through a
+temporary file (and shared back, the kernel comparing first) so that the
+old extent is freed, never left as a bookend; --no-extents turns this off.
+
 At the end, a summary on standard output, per filesystem and in all: size
 groups examined, files shared, bytes deduplicated, bytes freed (the on-disk
 size of the extents no file uses any more), data read, files skipped by
@@ -51,6 +60,10 @@ object (docs/json.md).
 			track, err := f.options(args)
 			if err != nil {
 				return err
+			}
+			minSize, err := parseSize(extentMin)
+			if err != nil || minSize < 4096 {
+				return usagef("--extent-min %q: give a size of at least 4K (e.g. 1M)", extentMin)
 			}
 			p, err := a.printer(cmd, &f.output, ui.Options{Stream: true})
 			if err != nil {
@@ -75,6 +88,8 @@ object (docs/json.md).
 				IOThreads:    ioThreads,
 				DryRun:       dryRun,
 				ResolvePaths: f.output.verbose || f.output.json || dryRun,
+				NoExtents:    noExtents,
+				Extents:      partial.Options{MinSize: minSize},
 			}, p)
 			if sum.Volumes > 0 || err == nil {
 				p.Summary(sum)
@@ -89,6 +104,8 @@ object (docs/json.md).
 	if name == "dedup" {
 		cmd.Flags().BoolVar(&defrag, "defrag", false, "defragment each source first (unshares it from snapshots: usually costs space)")
 	}
+	cmd.Flags().BoolVar(&noExtents, "no-extents", false, "share whole files only: no partial-file deduplication")
+	cmd.Flags().StringVar(&extentMin, "extent-min", "1M", "deduplicate parts of files from this size up (runs of identical 128 KiB blocks)")
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "do everything but sharing: print what would be shared and freed")
 	cmd.Flags().IntVar(&ioThreads, "io-threads", 0, "files read at once (0: 2 on disks that say they spin, 4 otherwise)")
 	return cmd

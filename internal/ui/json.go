@@ -200,7 +200,7 @@ func summaryJSON(s run.Summary) map[string]any {
 		fss = append(fss, map[string]any{"filesystem": fsJSON(f.FS), "stats": statsJSON(f.Stats)})
 	}
 	return map[string]any{"dry_run": s.DryRun, "volumes_scanned": s.Volumes, "new_or_changed": s.Retained,
-		"filesystems": fss, "total": statsJSON(s.Total), "elapsed_seconds": s.Elapsed.Seconds()}
+		"filesystems": fss, "total": statsJSON(s.Total), "partial": partialJSON(s.Partial), "elapsed_seconds": s.Elapsed.Seconds()}
 }
 
 // FileResult implements Printer.

@@ -194,6 +194,7 @@ func (t *Text) Summary(s run.Summary) {
 	} else {
 		t.stats(s.Total, s.DryRun, "")
 	}
+	t.partialSummary(s.Partial, s.DryRun)
 	t.line("elapsed: %.2f s (examining %.2f s, reading %.2f s, sharing %.2f s)",
 		s.Elapsed.Seconds(), s.Total.ExamineTime.Seconds(), s.Total.ReadTime.Seconds(), s.Total.ShareTime.Seconds())
 }
