@@ -3,9 +3,12 @@ package testfs
 import (
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // Usage is the data a set of files keeps allocated, counted on disk: each
@@ -24,7 +27,9 @@ type Usage struct {
 }
 
 // DataUsage measures the Usage of files; pinned says which of them may not
-// be written (copies in read-only snapshots nobody names).
+// be written (copies in read-only snapshots nobody names). It reads them
+// without updating their access times: an atime update is a change of the
+// inode, which the next scan would see.
 func DataUsage(t testing.TB, files []string, pinned func(string) bool) Usage {
 	t.Helper()
 	type copyOf struct {
@@ -35,7 +40,7 @@ func DataUsage(t testing.TB, files []string, pinned func(string) bool) Usage {
 	byContent := map[[32]byte][]copyOf{}
 	all := map[uint64]int64{}
 	for _, p := range files {
-		data, err := os.ReadFile(p)
+		data, err := readNoatime(p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,4 +96,14 @@ func DataUsage(t testing.TB, files []string, pinned func(string) bool) Usage {
 		}
 	}
 	return u
+}
+
+// readNoatime reads a whole file with O_NOATIME.
+func readNoatime(p string) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOATIME, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
