@@ -28,9 +28,14 @@ last hashed. The kernel compares the bytes before it shares anything
 file's content, times, owner, mode, flags or attributes change.
 
 The copy a read-only snapshot pins is used as the source, so its writable
-twins free their space without writing into the snapshot. Files that cannot
-be shared (NOCOW next to normal files, immutable, in use as swap, changed
-meanwhile) are skipped with a notice on standard error; the run goes on.
+twins free their space without writing into the snapshot; a writable copy
+already on extents another snapshot pins stays where it is (moving it would
+free nothing). Copies in read-only snapshots nobody named that could only
+be shared by writing into them are remembered, and not looked at again
+until a file of their size is added or changed, or the snapshot is named
+(or --include-frozen). Files that cannot be shared (NOCOW next to normal
+files, immutable, in use as swap, changed meanwhile) are skipped with a
+notice on standard error; the run goes on.
 
 --dry-run (-n) does everything but sharing: it prints each share it would
 make (DEST <= SRC, SIZE) and the bytes it would free, and changes no file

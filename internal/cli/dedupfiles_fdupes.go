@@ -16,14 +16,13 @@ line between groups ("N bytes each:" headers of -S are skipped); with -0
 (--null), paths end with a NUL byte and groups with an empty path, as
 jdupes -0 prints them. For example:
   jdupes -r /mnt/data | bedup dedup-files --fdupes
-Each group is shared from the copy dedup would choose as its source (the
-one whose extents are already most shared, e.g. pinned by a read-only
-snapshot; then one in a read-only subvolume), and every other member is a
-DEST with its line as above. The kernel's compare is the only proof that
-they are equal: a member that differs is reported "differs" and left as
-it is. Members that are missing, not regular files or on another filesystem
-than most of their group are skipped (skipped: DEST (REASON)); the rest of
-the group is still shared.
+Each group is shared from the copy whose extents are already most shared
+(e.g. pinned by a read-only snapshot), then one in a read-only subvolume,
+and every other member is a DEST with its line as above. The kernel's
+compare is the only proof that they are equal: a member that differs is
+reported "differs" and left as it is. Members that are missing, not
+regular files or on another filesystem than most of their group are
+skipped (skipped: DEST (REASON)); the rest of the group is still shared.
 
 `
 

@@ -46,8 +46,11 @@ func TestEvents(t *testing.T) {
 			sizeA, sizeR, sizeN, sizeU := 1<<20+5, 300<<10, 200<<10, 100<<10
 			a := testfs.WriteFile(t, sv+"/a", testfs.Bytes(1, sizeA))
 			a1, a2 := copyOf(t, a, sv+"/a1"), copyOf(t, a, sv+"/a2")
-			imm := copyOf(t, a, sv+"/imm")
+			// Immutable copies pin their extents: the first is the source,
+			// the second is kept as it is.
+			imm, imm2 := copyOf(t, a, sv+"/imm"), copyOf(t, a, sv+"/imm2")
 			testfs.AddFlags(t, imm, btrfs.FlagImmutable)
+			testfs.AddFlags(t, imm2, btrfs.FlagImmutable)
 			reflink(t, testfs.WriteFile(t, sv+"/r1", testfs.Bytes(2, sizeR)), sv+"/r2")
 			n1 := testfs.WriteFile(t, sv+"/n1", testfs.Bytes(3, sizeN))
 			n2 := copyOf(t, n1, sv+"/n2")
@@ -55,7 +58,7 @@ func TestEvents(t *testing.T) {
 			testfs.WriteFile(t, sv+"/u1", testfs.Bytes(4, sizeU))
 			testfs.WriteFile(t, sv+"/u2", testfs.Bytes(5, sizeU))
 			e := newEnv(t, fs, "")
-			freedA, freedN := testfs.DiskBytes(t, a1, a2), testfs.DiskBytes(t, n2)
+			freedA, freedN := testfs.DiskBytes(t, a, a1, a2), testfs.DiskBytes(t, n2)
 
 			st, events := e.run(t, Options{ResolvePaths: resolve})
 			ref := func(p string, resolved bool) FileRef {
@@ -69,10 +72,10 @@ func TestEvents(t *testing.T) {
 				t.Fatalf("volume 1 is %s, want %s", e.vols[1].V.Desc, sv)
 			}
 			want := []Event{
-				Skipped{File: ref(imm, true), Reason: ReasonImmutable},
-				Shared{Size: uint64(sizeA), Source: ref(a, resolve), Dests: []FileRef{ref(a1, resolve), ref(a2, resolve)},
-					BytesShared: 2 * int64(sizeA), BytesFreed: freedA},
-				GroupDone{Size: uint64(sizeA), Members: 4, Sets: 1},
+				Skipped{File: ref(imm2, true), Reason: ReasonImmutable},
+				Shared{Size: uint64(sizeA), Source: ref(imm, resolve), Dests: []FileRef{ref(a, resolve), ref(a1, resolve), ref(a2, resolve)},
+					BytesShared: 3 * int64(sizeA), BytesFreed: freedA},
+				GroupDone{Size: uint64(sizeA), Members: 5, Sets: 1},
 				GroupDone{Size: uint64(sizeR), Members: 2, AlreadyShared: true},
 				Shared{Size: uint64(sizeN), Source: ref(n1, resolve), Dests: []FileRef{ref(n2, resolve)},
 					BytesShared: int64(sizeN), BytesFreed: freedN},
@@ -103,7 +106,7 @@ func TestEvents(t *testing.T) {
 			if !reflect.DeepEqual(st.Skipped, wantSkips) || st.KeptReadOnly != 0 {
 				t.Errorf("skipped %v, kept read-only %d", st.Skipped, st.KeptReadOnly)
 			}
-			if st.FilesShared != 3 || st.BytesFreed != freedA+freedN || st.AlreadyShared != 1 || st.Groups != 4 {
+			if st.FilesShared != 4 || st.BytesFreed != freedA+freedN || st.AlreadyShared != 1 || st.Groups != 4 {
 				t.Errorf("stats %+v", st)
 			}
 		})

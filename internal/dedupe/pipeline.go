@@ -77,8 +77,9 @@ type Stats struct {
 	Skipped map[Reason]int
 	// KeptReadOnly counts files of read-only volumes that only serve as
 	// sources and would have to be written to share: they are left as
-	// they are (and stay flagged for a run that may write there), which is
-	// no skip.
+	// they are, which is no skip, and remembered as frozen (not flagged),
+	// so that they are examined again only when their size group changes
+	// or a run may write into their volume (see plan.go).
 	KeptReadOnly int
 	// Excluded counts the files Options.Exclude left out, which is no
 	// skip. They are no longer flagged: a run without the pattern takes
@@ -337,6 +338,7 @@ type file struct {
 	inline   bool
 	skip     Reason // set when the file takes no part
 	keepFlag bool   // skipped for a reason worth retrying
+	frozen   bool   // kept only because its volume is read-only
 	// sharedExt are the extents FIEMAP calls shared (usually none): the
 	// others are used by this file alone.
 	sharedExt []btrfs.Extent

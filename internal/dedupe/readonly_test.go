@@ -3,6 +3,7 @@ package dedupe
 import (
 	"context"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/bedup/bedup/internal/testfs"
@@ -10,8 +11,8 @@ import (
 
 // Files of read-only snapshots that only serve as sources are no skips:
 // one that merely gave its extents is not counted at all, and one that
-// would have to be written to is kept as it is, flagged, and counted
-// apart.
+// would have to be written to is kept as it is, counted apart, and
+// remembered as frozen instead of flagged.
 func TestReadOnlySourcesNotSkipped(t *testing.T) {
 	for _, c := range []struct {
 		name      string
@@ -55,10 +56,18 @@ func TestReadOnlySourcesNotSkipped(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			var kept []uint64
 			for _, r := range rows {
-				if want := r.Ino != ino(t, s1); r.Flagged != want {
-					t.Errorf("snapshot inode %d flagged %v, want %v", r.Ino, r.Flagged, want)
+				if r.Flagged {
+					t.Errorf("snapshot inode %d flagged", r.Ino)
 				}
+				if r.Ino != ino(t, s1) {
+					kept = append(kept, r.Ino)
+				}
+			}
+			frozen, err := e.db.FrozenInodes(context.Background(), snap.StoreID)
+			if err != nil || !slices.Equal(frozen, kept) {
+				t.Errorf("frozen inodes %v, %v, want %v", frozen, err, kept)
 			}
 		})
 	}

@@ -61,26 +61,14 @@ func (p *pass) share(g *group, b *store.Batch) {
 		p.shareSet(g.size, set, b)
 	}
 	p.finish(g, b)
+	p.remember(g, b)
 }
 
-// source picks the instance to share from (see Candidate.Better): the one
-// whose extents are most shared already (pinned by snapshots: sharing from
-// it frees everything else), then one that cannot be written anyway, then
-// the one with the fewest allocated bytes (a sparse copy), then the lowest
-// (subvolume, inode) as in the original.
-func source(set []*instance) *instance {
-	cs := make([]Candidate, len(set))
-	for i, in := range set {
-		cs[i] = in.candidate()
-	}
-	return set[BestSource(cs)]
-}
-
-// shareSet shares one source instance into every writable file of the
-// other instances of an identical set, reports it and logs the event. It
+// shareSet shares the source instance of an identical set into the
+// instances to merge (see plan.go), reports it and logs the event. It
 // is called with p.mu held and releases it only around the kernel's work.
 func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
-	src := source(set)
+	src, roles := plan(set)
 	rep := src.rep
 	if rep == nil {
 		rep = src.files[0]
@@ -99,7 +87,7 @@ func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
 	if p.o.Defrag && rep.vol.Writable && !p.o.DryRun {
 		p.defrag(src, rep, sf, size)
 	}
-	dests := p.destinations(set, src)
+	dests := p.destinations(set, roles)
 	p.mu.Unlock()
 	fr := p.freeable(set, src, dests)
 	p.mu.Lock()
@@ -120,31 +108,6 @@ func (p *pass) defrag(src *instance, rep *file, sf *os.File, size uint64) {
 			f.print = src.print
 		}
 	}
-}
-
-// destinations lists the files of a set that may receive the source's
-// extents. Files of read-only volumes are left as they are and stay
-// flagged, so that a later run that may write into their subvolume (named,
-// or --include-frozen) takes them up; immutable files are skipped.
-func (p *pass) destinations(set []*instance, src *instance) []*file {
-	var dests []*file
-	for _, in := range set {
-		if in == src {
-			continue
-		}
-		for _, f := range in.files {
-			switch {
-			case !f.vol.Writable:
-				p.stats.KeptReadOnly++
-				f.keepFlag = true
-			case f.immut:
-				p.skipped(f, ReasonImmutable, nil)
-			default:
-				dests = append(dests, f)
-			}
-		}
-	}
-	return dests
 }
 
 // shareInto asks the kernel to share the first size bytes of sf into the

@@ -6,8 +6,10 @@ import (
 	"github.com/bedup/bedup/internal/btrfs"
 )
 
-// Candidate is what the choice of a source knows about one copy of a set
-// of identical files. dedup and dedup-files --fdupes choose alike.
+// Candidate is what dedup-files' choice of a source knows about one copy
+// of a group of identical files. (A dedup pass decides with planSet,
+// which puts first the copies it will not write: dedup-files writes into
+// every member it is given, read-only ones included.)
 type Candidate struct {
 	// SharedBytes are the bytes on extents FIEMAP calls shared (with a
 	// snapshot, a reflink copy or another file): sharing from this copy
@@ -86,17 +88,4 @@ func extentBytes(ext []btrfs.Extent) (shared, located uint64) {
 		}
 	}
 	return shared, located
-}
-
-// candidate is what source choice knows about an instance of a pass: the
-// most shared of its files, read-only when none of them may be written.
-func (in *instance) candidate() Candidate {
-	c := Candidate{ReadOnly: true}
-	for _, f := range in.files {
-		c.SharedBytes = max(c.SharedBytes, f.shared)
-		c.ReadOnly = c.ReadOnly && !f.vol.Writable
-	}
-	f := in.files[0]
-	c.Allocated, c.Subvol, c.Ino = f.located, f.vol.V.ID, f.m.Ino
-	return c
 }

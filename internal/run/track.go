@@ -106,7 +106,16 @@ func (t *Tracking) Scan(ctx context.Context, db *store.DB, o TrackOptions, rep R
 		if err != nil {
 			return err
 		}
-		t.Volumes = append(t.Volumes, Tracked{V: v, Result: r, Writable: i < len(set.Volumes)})
+		writable := i < len(set.Volumes)
+		if writable {
+			// A snapshot named (or --include-frozen, or made writable):
+			// the files left unshared only because it could not be
+			// written come back.
+			if _, err := db.Thaw(ctx, r.VolID); err != nil {
+				return err
+			}
+		}
+		t.Volumes = append(t.Volumes, Tracked{V: v, Result: r, Writable: writable})
 		rep.VolumeScanned(report(r))
 	}
 	return nil

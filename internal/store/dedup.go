@@ -68,6 +68,7 @@ type Member struct {
 	Flagged    bool
 	Hash       []byte // as stored by SetResult, or nil
 	Extents    []byte // extent-map fingerprint the hash was taken with, or nil
+	Frozen     bool   // as stored by SetFrozen
 }
 
 // MembersQuery lists the inodes of one size in a scope, through one
@@ -77,7 +78,7 @@ type MembersQuery struct{ stmt *sql.Stmt }
 // PrepareMembers prepares the query for the scope.
 func (d *DB) PrepareMembers(ctx context.Context, s *Scope) (*MembersQuery, error) {
 	stmt, err := d.db.PrepareContext(ctx, `
-		SELECT vol_id, ino, generation, transid, has_updates, hash, extents
+		SELECT vol_id, ino, generation, transid, has_updates, hash, extents, frozen
 		FROM Inode INDEXED BY ix_Inode_size WHERE size = ? AND `+s.cond()+`
 		ORDER BY vol_id, ino`)
 	if err != nil {
@@ -99,7 +100,7 @@ func (q *MembersQuery) Members(ctx context.Context, size uint64) ([]Member, erro
 	var out []Member
 	for rows.Next() {
 		var m Member
-		if err := rows.Scan(&m.VolID, &m.Ino, &m.Generation, &m.Transid, &m.Flagged, &m.Hash, &m.Extents); err != nil {
+		if err := rows.Scan(&m.VolID, &m.Ino, &m.Generation, &m.Transid, &m.Flagged, &m.Hash, &m.Extents, &m.Frozen); err != nil {
 			return nil, err
 		}
 		out = append(out, m)
@@ -122,6 +123,7 @@ const (
 	opDrop
 	opTransid
 	opEvent
+	opFrozen
 )
 
 type batchOp struct {
@@ -140,6 +142,7 @@ var batchSQL = map[opKind]string{
 	opFlag:    `UPDATE Inode SET has_updates = ? WHERE vol_id = ? AND ino = ?`,
 	opDrop:    `DELETE FROM Inode WHERE vol_id = ? AND ino = ?`,
 	opTransid: `UPDATE Inode SET transid = ? WHERE vol_id = ? AND ino = ?`,
+	opFrozen:  `UPDATE Inode SET frozen = ? WHERE vol_id = ? AND ino = ?`,
 }
 
 // NewBatch starts an empty batch.
@@ -205,7 +208,7 @@ func (b *Batch) Commit(ctx context.Context) error {
 		stmts[k] = s
 		return s, err
 	}
-	const opEventInode = opEvent + 1
+	const opEventInode = opFrozen + 1
 	created := time.Now().UTC().Format(time.RFC3339Nano)
 	for _, op := range b.ops {
 		var s *sql.Stmt
@@ -221,7 +224,7 @@ func (b *Batch) Commit(ctx context.Context) error {
 		switch op.kind {
 		case opResult:
 			_, err = s.ExecContext(ctx, op.hash, op.extents, op.flagged, op.volID, ino)
-		case opFlag:
+		case opFlag, opFrozen: // the flag, or frozen, in op.flagged
 			_, err = s.ExecContext(ctx, op.flagged, op.volID, ino)
 		case opDrop:
 			_, err = s.ExecContext(ctx, op.volID, ino)

@@ -34,10 +34,12 @@ var (
 	schemaV2 string
 	//go:embed schema_v3.sql
 	schemaV3 string
+	//go:embed schema_v4.sql
+	schemaV4 string
 )
 
 // migrations[i] takes the schema from version i to i+1 (PRAGMA user_version).
-var migrations = []string{schemaV1, schemaV2, schemaV3}
+var migrations = []string{schemaV1, schemaV2, schemaV3, schemaV4}
 
 // SchemaVersion is the schema version this build writes.
 var SchemaVersion = len(migrations)
