@@ -122,6 +122,7 @@ const (
 	opDrop
 	opTransid
 	opEvent
+	opIntentDone
 )
 
 type batchOp struct {
@@ -136,10 +137,11 @@ type batchOp struct {
 
 // batchSQL holds the statement of each kind of write.
 var batchSQL = map[opKind]string{
-	opResult:  `UPDATE Inode SET hash = ?, extents = ?, has_updates = ? WHERE vol_id = ? AND ino = ?`,
-	opFlag:    `UPDATE Inode SET has_updates = ? WHERE vol_id = ? AND ino = ?`,
-	opDrop:    `DELETE FROM Inode WHERE vol_id = ? AND ino = ?`,
-	opTransid: `UPDATE Inode SET transid = ? WHERE vol_id = ? AND ino = ?`,
+	opResult:     `UPDATE Inode SET hash = ?, extents = ?, has_updates = ? WHERE vol_id = ? AND ino = ?`,
+	opFlag:       `UPDATE Inode SET has_updates = ? WHERE vol_id = ? AND ino = ?`,
+	opDrop:       `DELETE FROM Inode WHERE vol_id = ? AND ino = ?`,
+	opTransid:    `UPDATE Inode SET transid = ? WHERE vol_id = ? AND ino = ?`,
+	opIntentDone: `DELETE FROM DedupIntent WHERE id = ?`,
 }
 
 // NewBatch starts an empty batch.
@@ -180,6 +182,13 @@ func (b *Batch) Event(fsID int64, size, freed uint64, inodes []EventInode) {
 	b.ops = append(b.ops, batchOp{kind: opEvent, volID: fsID, n: size, freed: freed, inodes: inodes})
 }
 
+// IntentDone deletes a logged intent (LogIntents) whose share is recorded
+// by this batch (its Event, when anything was shared): both commit
+// together.
+func (b *Batch) IntentDone(id int64) {
+	b.ops = append(b.ops, batchOp{kind: opIntentDone, n: uint64(id)})
+}
+
 // Len is the number of pending writes.
 func (b *Batch) Len() int { return len(b.ops) }
 
@@ -205,7 +214,7 @@ func (b *Batch) Commit(ctx context.Context) error {
 		stmts[k] = s
 		return s, err
 	}
-	const opEventInode = opEvent + 1
+	const opEventInode = opIntentDone + 1
 	created := time.Now().UTC().Format(time.RFC3339Nano)
 	for _, op := range b.ops {
 		var s *sql.Stmt
@@ -227,6 +236,8 @@ func (b *Batch) Commit(ctx context.Context) error {
 			_, err = s.ExecContext(ctx, op.volID, ino)
 		case opTransid:
 			_, err = s.ExecContext(ctx, int64(op.n), op.volID, ino)
+		case opIntentDone:
+			_, err = s.ExecContext(ctx, int64(op.n))
 		case opEvent:
 			var id int64
 			if err = s.QueryRowContext(ctx, op.volID, int64(op.n), int64(op.freed), created).Scan(&id); err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// A version 1 database is brought to version 2 with its rows kept, and
+// A version 1 database is brought to the current version with its rows kept, and
 // every volume is scanned again from generation 0 so that the parents of
 // the inodes it already tracks get recorded.
 func TestMigrateFromV1(t *testing.T) {
@@ -20,6 +20,7 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	// Make it a version 1 database holding one scanned volume.
 	for _, q := range []string{
+		`DROP TABLE DedupIntentInode`, `DROP TABLE DedupIntent`,
 		`DROP TRIGGER tr_Inode_parents`, `DROP TABLE InodeParent`, `PRAGMA user_version = 1`,
 		`INSERT INTO Filesystem (id, uuid) VALUES (1, 'u')`,
 		`INSERT INTO Volume (id, fs_id, root_id, last_tracked_generation, last_tracked_size_cutoff, size_cutoff) VALUES (1, 1, 5, 77, 4096, 4096)`,
@@ -37,7 +38,7 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	defer d.Close()
 	var version int
-	if err := d.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != 2 {
+	if err := d.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != SchemaVersion {
 		t.Fatalf("user_version %d, %v", version, err)
 	}
 	v, ok, err := d.VolumeByRoot(ctx, 1, 5)

@@ -31,10 +31,12 @@ var (
 	schemaV1 string
 	//go:embed schema_v2.sql
 	schemaV2 string
+	//go:embed schema_v3.sql
+	schemaV3 string
 )
 
 // migrations[i] takes the schema from version i to i+1 (PRAGMA user_version).
-var migrations = []string{schemaV1, schemaV2}
+var migrations = []string{schemaV1, schemaV2, schemaV3}
 
 // SchemaVersion is the schema version this build writes.
 var SchemaVersion = len(migrations)
