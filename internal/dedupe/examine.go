@@ -15,28 +15,24 @@ import (
 // map), keeping the descriptor while the window's budget allows.
 func (p *pass) examineFile(f *file, b *store.Batch) {
 	h, err := p.open(f)
+	if err == nil {
+		err = p.describe(f, h)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if gone(err) {
+	switch {
+	case gone(err):
 		b.Drop(f.m.VolID, f.m.Ino)
 		p.stats.Dropped++
 		f.skip = reasonGone
+	case err != nil:
+		f.skip = readFailure(err)
+		p.skipped(f, f.skip, err)
+	case f.skip != "": // changed size, or an active swap file
+		p.skipped(f, f.skip, nil)
+	}
+	if h == nil {
 		return
-	}
-	if err != nil {
-		f.skip, f.keepFlag = ReasonUnreadable, true
-		p.skipped(f, ReasonUnreadable, err)
-		return
-	}
-	p.mu.Unlock()
-	err = p.describe(f, h)
-	p.mu.Lock()
-	if err != nil {
-		f.skip, f.keepFlag = ReasonUnreadable, true
-		p.skipped(f, ReasonUnreadable, err)
-	}
-	if f.skip == ReasonSwapfile {
-		p.skipped(f, ReasonSwapfile, nil)
 	}
 	if f.skip == "" && !f.inline && p.opened < maxOpen {
 		f.h = h
@@ -88,6 +84,7 @@ func (p *pass) instances(g *group, b *store.Batch) {
 		}
 		key := string(f.print)
 		in := byPrint[key]
+		stored := f.print.Equal(ExtentPrint(f.m.Extents)) && !(f.m.Flagged && (f.nocow || f.unwritten))
 		if in == nil || f.print == nil {
 			in = &instance{print: f.print}
 			if f.print != nil {
@@ -96,8 +93,13 @@ func (p *pass) instances(g *group, b *store.Batch) {
 			g.instances = append(g.instances, in)
 		}
 		in.files = append(in.files, f)
-		// A fingerprint stored with the same extent map still holds.
-		if !in.hasSmp && f.print.Equal(ExtentPrint(f.m.Extents)) {
+		// A fingerprint stored with the same extent map still holds for a
+		// copy-on-write file whose extents are all written: its data cannot
+		// change without moving. A NOCOW file, or one with unwritten
+		// (preallocated) extents, is written in place: for it the transid
+		// decides, and a flagged one (its transid moved since) is read
+		// again (DESIGN.md §4.4).
+		if !in.hasSmp && stored {
 			switch len(f.m.Hash) {
 			case 24:
 				in.hash = f.m.Hash
@@ -125,7 +127,7 @@ func (p *pass) describe(f *file, h *os.File) error {
 		return err
 	}
 	if uint64(st.Size) != size {
-		f.skip, f.keepFlag = ReasonChanged, true
+		f.skip = ReasonChanged
 		return nil
 	}
 	if p.swaps[[2]uint64{st.Dev, st.Ino}] {
@@ -144,6 +146,7 @@ func (p *pass) describe(f *file, h *os.File) error {
 	f.inline = btrfs.HasInline(ext)
 	f.print = Print(ext, size)
 	for _, e := range ext {
+		f.unwritten = f.unwritten || e.Flags&btrfs.ExtentUnwritten != 0
 		if e.Located() {
 			f.located += e.Length
 			if e.Shared() {
@@ -155,8 +158,8 @@ func (p *pass) describe(f *file, h *os.File) error {
 	return nil
 }
 
-// finish records the outcome of a group whose files were not shared:
-// flags cleared (unless worth retrying), hashes and prints kept.
+// finish records the outcome of a group: flags cleared (unless worth
+// another look), hashes and prints kept, files found gone dropped.
 func (p *pass) finish(g *group, b *store.Batch) {
 	for _, in := range g.instances {
 		stored := in.hash
@@ -164,15 +167,23 @@ func (p *pass) finish(g *group, b *store.Batch) {
 			stored = binary.LittleEndian.AppendUint64(nil, in.sample)
 		}
 		for _, f := range in.files {
-			if !f.m.Flagged && bytes.Equal(f.m.Hash, stored) && bytes.Equal(f.m.Extents, f.print) {
+			if f.skip == reasonGone || !f.m.Flagged && bytes.Equal(f.m.Hash, stored) && bytes.Equal(f.m.Extents, f.print) {
 				continue
 			}
 			b.SetResult(f.m.VolID, f.m.Ino, stored, f.print, f.keepFlag)
 		}
 	}
 	for _, f := range g.files {
-		if (f.skip != "" || f.inline) && f.m.Flagged != f.keepFlag {
+		switch {
+		case f.skip == reasonGone:
+			b.Drop(f.m.VolID, f.m.Ino)
+			p.stats.Dropped++
+			continue
+		case (f.skip != "" || f.inline) && f.m.Flagged != f.keepFlag:
 			b.SetFlag(f.m.VolID, f.m.Ino, f.keepFlag)
+		}
+		if f.deferred {
+			p.stats.Deferred++
 		}
 	}
 }

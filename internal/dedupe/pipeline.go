@@ -66,8 +66,17 @@ type Stats struct {
 	// are spread over several identical sets may be left out.
 	BytesFreed int64
 	Dropped    int // tracked inodes that no longer exist
-	// Skipped counts the files skipped (Skipped events), by reason.
+	// Skipped counts the files skipped, by reason: those of Skipped events,
+	// and those a Halted event speaks for.
 	Skipped map[Reason]int
+	// Deferred counts the files kept for the next run: skipped for a
+	// reason that can pass (Reason.Transient), or left undone in a size
+	// group whose source could not be used. They stay flagged.
+	Deferred int
+	// Halted is the reason the pass stopped early ("" when it did not),
+	// and GroupsLeft how many size groups it left for the next run.
+	Halted     Reason
+	GroupsLeft int
 	// KeptReadOnly counts files of read-only volumes that only serve as
 	// sources and would have to be written to share: they are left as
 	// they are (and stay flagged for a run that may write there), which is
@@ -90,6 +99,11 @@ func (s *Stats) Add(o Stats) {
 	s.BytesDeduped += o.BytesDeduped
 	s.BytesFreed += o.BytesFreed
 	s.Dropped += o.Dropped
+	s.Deferred += o.Deferred
+	s.GroupsLeft += o.GroupsLeft
+	if s.Halted == "" {
+		s.Halted = o.Halted
+	}
 	s.KeptReadOnly += o.KeptReadOnly
 	s.ExamineTime += o.ExamineTime
 	s.ReadTime += o.ReadTime
@@ -112,7 +126,8 @@ func (s *Stats) skip(r Reason) {
 // Run deduplicates the flagged size groups of one filesystem's volumes
 // (or of one volume), largest sizes first, committing per window. A volume
 // restricted to directories (V.Dirs) takes part with the files below them
-// only: the others are neither sources nor destinations.
+// only: the others are neither sources nor destinations. It first records
+// the shares an interrupted run made but could not log (see intents.go).
 func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options) (Stats, error) {
 	start := time.Now()
 	if o.IOThreads <= 0 {
@@ -128,32 +143,48 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options
 		p.vols[vols[i].StoreID] = &vols[i]
 		ids = append(ids, vols[i].StoreID)
 		dirs[vols[i].StoreID] = vols[i].V.Dirs
+		p.top = vols[i].V.FS.Top()
 	}
-	defer func() { p.stats.Elapsed = time.Since(start) }()
+	err := p.run(ctx, ids, dirs)
+	if p.halted != "" {
+		p.stats.GroupsLeft = p.progress.Groups - p.progress.Group
+	}
+	p.stats.Elapsed = time.Since(start)
+	return p.stats, err
+}
+
+// run is Run once the pass is set up.
+func (p *pass) run(ctx context.Context, ids []int64, dirs map[int64][]uint64) error {
+	db := p.db
+	if err := p.reconcile(ctx); err != nil {
+		return err
+	}
 	scope, err := db.NewScope(ctx, ids, dirs)
 	if err != nil {
-		return p.stats, err
+		return err
 	}
 	defer scope.Close()
 	total, err := db.CountFlaggedSizes(ctx, scope)
 	if err != nil {
-		return p.stats, err
+		return err
 	}
 	p.swaps = activeSwapFiles()
 	if p.members, err = db.PrepareMembers(ctx, scope); err != nil {
-		return p.stats, err
+		return err
 	}
 	defer p.members.Close()
-	p.progress.Groups, p.progress.Started = total, start
+	p.progress.Groups, p.progress.Started = total, time.Now()
 	if p.progress.BytesTotal, err = db.FlaggedBytes(ctx, scope); err != nil {
-		return p.stats, err
+		return err
 	}
-	return p.stats, p.windows(ctx, scope)
+	return p.windows(ctx, scope)
 }
 
 // windows handles the pass window by window. Window N's results are
 // committed while window N+1 is examined, read and shared: only loading a
-// window and committing one use the database, and they take turns.
+// window and committing one use the database, and they take turns. A
+// filesystem that turns read-only or full halts the pass after the window
+// in which it did (or before the next one): what is left stays flagged.
 func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 	groups, err := p.load(ctx, scope, ^uint64(0))
 	if err != nil {
@@ -168,18 +199,24 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 		pending = nil
 		return err
 	}
-	for len(groups) > 0 {
+	for len(groups) > 0 && p.halted == "" {
+		if p.readOnly() {
+			p.halt(ReasonReadOnlyFS, unix.EROFS)
+			break
+		}
 		batch := p.db.NewBatch()
 		werr := p.window(ctx, groups, batch)
 		if err := wait(); err != nil {
 			return err
 		}
-		if werr != nil {
+		if werr != nil || p.halted != "" {
 			// Record what was done, then stop.
 			if err := p.commit(ctx, batch); err != nil {
 				return err
 			}
-			p.recordTransids(ctx)
+			if err := p.recordTransids(ctx); werr == nil {
+				werr = err
+			}
 			return werr
 		}
 		if len(p.shared) >= sharedBatch {
@@ -203,13 +240,27 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 	return p.recordTransids(ctx)
 }
 
+// readOnly reports whether the filesystem turned read-only (under DryRun
+// it does not matter: nothing is written).
+func (p *pass) readOnly() bool {
+	if p.o.DryRun || p.top == nil {
+		return false
+	}
+	ro, err := btrfs.ReadOnly(p.top)
+	return err == nil && ro
+}
+
 // commit writes a window's results, except under DryRun, which leaves the
 // database as it was.
 func (p *pass) commit(ctx context.Context, b *store.Batch) error {
-	if p.o.DryRun {
+	if p.o.DryRun || b.Len() == 0 {
 		return nil
 	}
-	return b.Commit(ctx)
+	if err := b.Commit(ctx); err != nil {
+		return err
+	}
+	p.hook(HookCommit)
+	return nil
 }
 
 // load reads the next window: up to Window size groups below `below`,
@@ -292,9 +343,34 @@ func (p *pass) collectTransids(b *store.Batch) error {
 	return nil
 }
 
-// testHookBeforeShare, when set by a test, runs between hashing and
-// sharing: the window where another process may change a file.
-var testHookBeforeShare func()
+// HookPoint names a point of a pass where TestHook is called.
+type HookPoint string
+
+// The points of a pass where TestHook is called.
+const (
+	// HookRead: a window's files are examined and read, nothing of it is
+	// shared yet (the moment another process may change a file).
+	HookRead HookPoint = "read"
+	// HookIntents: a window's intents are logged, before its first share.
+	HookIntents HookPoint = "intents"
+	// HookDedupe: after each FIDEDUPERANGE batch, before its outcome is
+	// recorded anywhere.
+	HookDedupe HookPoint = "dedupe"
+	// HookCommit: after a window's results are committed.
+	HookCommit HookPoint = "commit"
+)
+
+// TestHook, when not nil, is called at each HookPoint of every pass. It
+// exists for fault-injection tests (kill the process, remount the
+// filesystem, delete a subvolume at a chosen point) and is nil in bedup
+// itself. Calls may come from several goroutines at once.
+var TestHook func(HookPoint)
+
+func (p *pass) hook(at HookPoint) {
+	if TestHook != nil {
+		TestHook(at)
+	}
+}
 
 type pass struct {
 	db       *store.DB
@@ -306,24 +382,30 @@ type pass struct {
 	shared   []*file // destinations shared so far
 	members  *store.MembersQuery
 	swaps    map[[2]uint64]bool // (dev, ino) of active swap files
+	top      *os.File           // the filesystem's top-level directory
+	halted   Reason             // why the pass stopped early, if it did
 	opened   int                // descriptors the window keeps open
 	mu       sync.Mutex         // guards stats, files and instances during parallel work
 }
 
 // file is one member of a size group, examined.
 type file struct {
-	h        *os.File // open from examination to sharing, when the budget allows
-	size     uint64
-	m        store.Member
-	vol      *Volume
-	nocow    bool
-	immut    bool
-	print    ExtentPrint
-	shared   uint64 // bytes on extents the kernel says are shared
-	located  uint64 // bytes on located extents
-	inline   bool
-	skip     Reason // set when the file takes no part
-	keepFlag bool   // skipped for a reason worth retrying
+	h     *os.File // open from examination to sharing, when the budget allows
+	size  uint64
+	m     store.Member
+	vol   *Volume
+	nocow bool
+	immut bool
+	// unwritten: some extent is preallocated and not yet written, so a
+	// write may land in place without changing the extent map's addresses
+	unwritten bool
+	print     ExtentPrint
+	shared    uint64 // bytes on extents the kernel says are shared
+	located   uint64 // bytes on located extents
+	inline    bool
+	skip      Reason // set when the file takes no part
+	keepFlag  bool   // stays flagged: worth another look in a later run
+	deferred  bool   // kept for a reason that can pass (Stats.Deferred)
 	// sharedExt are the extents FIEMAP calls shared (usually none): the
 	// others are used by this file alone.
 	sharedExt []btrfs.Extent
@@ -345,9 +427,12 @@ type group struct {
 	members       int
 	files         []*file
 	instances     []*instance
-	done          bool // nothing left to do after examination
-	alreadyShared bool // all members shared their extents already
-	sets          int  // identical sets found
+	plans         []*plan
+	steps         []step // what execute does, in order
+	done          bool   // nothing left to do after examination
+	executed      bool   // its plans were carried out
+	alreadyShared bool   // all members shared their extents already
+	sets          int    // identical sets found
 }
 
 // open opens a member by file handle, read-only.
@@ -412,14 +497,33 @@ func (p *pass) window(ctx context.Context, groups []*group, b *store.Batch) erro
 	if err := p.readAll(ctx, groups); err != nil {
 		return err
 	}
-	if testHookBeforeShare != nil {
-		testHookBeforeShare()
-	}
+	p.hook(HookRead)
 	t2 := time.Now()
 	p.stats.ReadTime += t2.Sub(t1)
 	defer func() { p.stats.ShareTime += time.Since(t2) }()
-	// Groups are independent: share them in parallel. Everything but the
-	// kernel's compare-and-share runs under p.mu (see shareSet).
+	err := p.shareAll(ctx, groups, b)
+	for _, g := range groups {
+		p.leave(g, b) // groups left undone: interrupted, or halted
+	}
+	return err
+}
+
+// shareAll plans the sets of every group (source, destinations, what
+// sharing frees), logs them as intents, then shares them. Groups are
+// independent: they are planned and shared in parallel; everything but
+// the kernel's work runs under p.mu (see sharePlan).
+func (p *pass) shareAll(ctx context.Context, groups []*group, b *store.Batch) error {
+	err := p.parallel(ctx, len(groups), func(i int) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.plan(groups[i])
+	})
+	if err != nil {
+		return err
+	}
+	if err := p.logIntents(ctx, groups); err != nil {
+		return err
+	}
 	return p.parallel(ctx, len(groups), func(i int) {
 		if ctx.Err() != nil {
 			return
@@ -427,7 +531,13 @@ func (p *pass) window(ctx context.Context, groups []*group, b *store.Batch) erro
 		g := groups[i]
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		p.share(g, b)
+		if p.halted != "" && !g.done {
+			return
+		}
+		p.execute(g, b)
+		if p.halted != "" && !g.done {
+			return // not done: counted in Stats.GroupsLeft
+		}
 		p.emit(GroupDone{Size: g.size, Members: len(g.files), AlreadyShared: g.alreadyShared, Sets: g.sets})
 		p.progress.Group++
 		p.progress.Size = g.size
