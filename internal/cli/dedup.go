@@ -10,7 +10,7 @@ import (
 func (a *app) dedupCmd(name string, hidden bool) *cobra.Command {
 	var f trackFlags
 	var defrag, dryRun bool
-	var ioThreads int
+	var ioThreads, window int
 	cmd := &cobra.Command{
 		Use:    name + " [FILTER...]",
 		Hidden: hidden,
@@ -29,6 +29,10 @@ The copy a read-only snapshot pins is used as the source, so its writable
 twins free their space without writing into the snapshot. Files that cannot
 be shared (NOCOW next to normal files, immutable, in use as swap, changed
 meanwhile) are skipped with a notice on standard error; the run goes on.
+A file skipped for a reason that can pass (an I/O error, a read-only or full
+filesystem, a busy subvolume, a change meanwhile) is kept for the next run,
+and the run exits 3; a filesystem that turns read-only or full stops its
+pass with one notice.
 
 --dry-run (-n) does everything but sharing: it prints each share it would
 make (DEST <= SRC, SIZE) and the bytes it would free, and changes no file
@@ -75,6 +79,7 @@ object (docs/json.md).
 				IOThreads:    ioThreads,
 				DryRun:       dryRun,
 				ResolvePaths: f.output.verbose || f.output.json || dryRun,
+				Window:       window,
 			}, p)
 			if sum.Volumes > 0 || err == nil {
 				p.Summary(sum)
@@ -91,5 +96,8 @@ object (docs/json.md).
 	}
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "do everything but sharing: print what would be shared and freed")
 	cmd.Flags().IntVar(&ioThreads, "io-threads", 0, "files read at once (0: 2 on disks that say they spin, 4 otherwise)")
+	// For tests: many small committed windows on a small corpus.
+	cmd.Flags().IntVar(&window, "window", 0, "size groups per committed batch (0: 200)")
+	cmd.Flags().MarkHidden("window")
 	return cmd
 }

@@ -57,6 +57,9 @@ const (
 	NoticeNotTopLevel NoticeCode = "not-top-level"
 	// NoticeFileError: one file could not be listed (Subject, Err).
 	NoticeFileError NoticeCode = "file-error"
+	// NoticeVolumeGone: the subvolume Subject was deleted during the run
+	// (Err: what failed because of it); its tracked files are forgotten.
+	NoticeVolumeGone NoticeCode = "volume-gone"
 )
 
 // Notice is one thing worth telling that does not stop the run.

@@ -13,12 +13,13 @@ var reasonTexts = map[dedupe.Reason]string{
 	dedupe.ReasonImmutable:     "immutable file",
 	dedupe.ReasonSwapfile:      "active swap file",
 	dedupe.ReasonBusy:          "busy (a btrfs send is using its subvolume), retry later",
-	dedupe.ReasonReadOnlyFS:    "on a read-only mount or subvolume",
+	dedupe.ReasonReadOnlyFS:    "read-only filesystem, retry later",
+	dedupe.ReasonNoSpace:       "no space left on the filesystem, retry later",
 	dedupe.ReasonOtherFS:       "on another filesystem",
-	dedupe.ReasonIO:            "I/O error",
-	dedupe.ReasonRefused:       "the kernel refused to share it",
+	dedupe.ReasonIO:            "I/O error (kept for the next run)",
+	dedupe.ReasonRefused:       "the kernel refused to share it (kept for the next run)",
 	dedupe.ReasonChanged:       "changed while being deduplicated (kept for the next run)",
-	dedupe.ReasonUnreadable:    "cannot be read",
+	dedupe.ReasonUnreadable:    "cannot be read (kept for the next run)",
 	dedupe.ReasonNocowAlone:    "NOCOW flag differs from its identical copies (the kernel refuses to share between them)",
 }
 
