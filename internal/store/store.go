@@ -104,6 +104,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("database %s: %w by bedup (%s)", path, ErrLocked, holder)
 		}
 		d.file = f
+		sharedMemoryInPlace(path)
 	}
 	if err := d.open(ctx, o.ReadOnly); err != nil {
 		d.Close()
