@@ -16,14 +16,16 @@ import (
 // (it grows the file with fallocate and keeps the inode when it
 // truncates), so a full filesystem fails SQLite's writes with an error
 // instead. Errors are ignored: elsewhere than on Btrfs, or when the file
-// exists (another process has the database open), nothing changes.
-func sharedMemoryInPlace(path string) {
+// exists (another process has the database open), nothing changes. It
+// reports whether it created the file.
+func sharedMemoryInPlace(path string) bool {
 	f, err := os.OpenFile(path+"-shm", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return
+		return false
 	}
 	defer f.Close()
 	if flags, err := btrfs.GetFlags(f); err == nil {
 		btrfs.SetFlags(f, flags|btrfs.FlagNocow)
 	}
+	return true
 }

@@ -49,6 +49,7 @@ type DB struct {
 	db   *sql.DB
 	file *os.File // holds the flock; nil when read-only
 	Path string
+	shm  bool // Open created the -shm file (see sharedMemoryInPlace)
 }
 
 // Options change how Open treats the database.
@@ -104,10 +105,13 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("database %s: %w by bedup (%s)", path, ErrLocked, holder)
 		}
 		d.file = f
-		sharedMemoryInPlace(path)
+		d.shm = sharedMemoryInPlace(path)
 	}
 	if err := d.open(ctx, o.ReadOnly); err != nil {
 		d.Close()
+		if d.shm {
+			os.Remove(path + "-shm") // not a database: leave nothing behind
+		}
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
 	return d, nil
