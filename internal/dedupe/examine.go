@@ -84,7 +84,6 @@ func (p *pass) instances(g *group, b *store.Batch) {
 		}
 		key := string(f.print)
 		in := byPrint[key]
-		stored := f.print.Equal(ExtentPrint(f.m.Extents)) && !(f.m.Flagged && (f.nocow || f.unwritten))
 		if in == nil || f.print == nil {
 			in = &instance{print: f.print}
 			if f.print != nil {
@@ -93,16 +92,11 @@ func (p *pass) instances(g *group, b *store.Batch) {
 			g.instances = append(g.instances, in)
 		}
 		in.files = append(in.files, f)
-		// A fingerprint stored with the same extent map still holds for a
-		// copy-on-write file whose extents are all written: its data cannot
-		// change without moving. A NOCOW file, or one with unwritten
-		// (preallocated) extents, is written in place: for it the transid
-		// decides, and a flagged one (its transid moved since) is read
-		// again (DESIGN.md §4.4).
-		if !in.hasSmp && stored {
+		f.inst = in
+		if !in.hasSmp && f.stillHolds {
 			switch len(f.m.Hash) {
 			case 24:
-				in.hash = f.m.Hash
+				in.hash, in.stored = f.m.Hash, true
 				fallthrough
 			case 8:
 				in.sample, in.hasSmp = binary.LittleEndian.Uint64(f.m.Hash[len(f.m.Hash)-8:]), true
@@ -145,6 +139,7 @@ func (p *pass) describe(f *file, h *os.File) error {
 	}
 	f.inline = btrfs.HasInline(ext)
 	f.print = Print(ext, size)
+	defer func() { f.stillHolds = p.stillHolds(f) }()
 	for _, e := range ext {
 		f.unwritten = f.unwritten || e.Flags&btrfs.ExtentUnwritten != 0
 		if e.Located() {
@@ -159,18 +154,24 @@ func (p *pass) describe(f *file, h *os.File) error {
 }
 
 // finish records the outcome of a group: flags cleared (unless worth
-// another look), hashes and prints kept, files found gone dropped.
+// another look), hashes and prints kept, files found gone dropped. The
+// stored fingerprint of an instance the kernel contradicted (a destination
+// it found different from its source) is forgotten and its files stay
+// flagged, so the next run reads them again.
 func (p *pass) finish(g *group, b *store.Batch) {
 	for _, in := range g.instances {
 		stored := in.hash
 		if stored == nil && in.hasSmp {
 			stored = binary.LittleEndian.AppendUint64(nil, in.sample)
 		}
+		if in.suspect {
+			stored = nil
+		}
 		for _, f := range in.files {
-			if f.skip == reasonGone || !f.m.Flagged && bytes.Equal(f.m.Hash, stored) && bytes.Equal(f.m.Extents, f.print) {
+			if f.skip == reasonGone || !f.m.Flagged && !in.suspect && bytes.Equal(f.m.Hash, stored) && bytes.Equal(f.m.Extents, f.print) {
 				continue
 			}
-			b.SetResult(f.m.VolID, f.m.Ino, stored, f.print, f.keepFlag)
+			b.SetResult(f.m.VolID, f.m.Ino, stored, f.print, f.m.Transid, f.keepFlag || in.suspect)
 		}
 	}
 	for _, f := range g.files {
@@ -186,4 +187,48 @@ func (p *pass) finish(g *group, b *store.Batch) {
 			p.stats.Deferred++
 		}
 	}
+}
+
+// stillHolds reports whether a file's stored fingerprint still describes
+// its data: its extent map is the one the fingerprint was taken with and,
+// if the file changed since (it is flagged), no data was written into it.
+// A copy-on-write file's new data goes to new extents, but the address of
+// a freed extent can be handed out again (measured: a file rewritten in
+// turns with two contents got its first address back, so its map matched
+// a fingerprint of the other content), so an unchanged map proves nothing
+// for a flagged file: the generations of its file extent items must all
+// predate the fingerprint (Member.HashTransid), and those items must map
+// the file as FIEMAP does (they are the committed ones). A flagged NOCOW
+// file, or one with unwritten extents, is written in place without new
+// items: it is read again (DESIGN.md §4.4). It makes an ioctl for flagged
+// files only; call it without p.mu.
+func (p *pass) stillHolds(f *file) bool {
+	if f.m.Hash == nil || !f.print.Equal(ExtentPrint(f.m.Extents)) {
+		return false
+	}
+	if !f.m.Flagged {
+		return true
+	}
+	if f.nocow || f.unwritten || f.m.HashTransid == 0 {
+		return false
+	}
+	items, err := btrfs.FileExtents(f.vol.V.FS.Top(), f.vol.V.ID, f.m.Ino)
+	if err != nil {
+		return false
+	}
+	var ext []btrfs.Extent
+	for _, it := range items {
+		switch {
+		case it.Generation > f.m.HashTransid || it.Type != btrfs.FileExtentReg:
+			return false
+		case it.DiskBytenr == 0:
+			continue // a hole
+		}
+		phys := it.DiskBytenr + it.Offset
+		if it.Compression != 0 {
+			phys = it.DiskBytenr // FIEMAP gives a compressed extent's start
+		}
+		ext = append(ext, btrfs.Extent{Logical: it.FileOffset, Physical: phys, Length: it.NumBytes})
+	}
+	return Print(ext, f.size).Equal(f.print)
 }

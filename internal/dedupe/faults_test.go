@@ -290,3 +290,66 @@ func TestTransientReasons(t *testing.T) {
 		}
 	}
 }
+
+// A copy-on-write file rewritten until its data lands on the address its
+// old extent had (Btrfs hands freed addresses out again) has the extent
+// map its stored fingerprint was taken with, and other bytes: the
+// fingerprint must not be reused (the extent items' generations say the
+// data is newer), or the file is never shared with its new twin.
+func TestReusedAddressIsReadAgain(t *testing.T) {
+	// A small filesystem with large files: the allocator comes back to
+	// the start of the data block group after a few rewrites.
+	fs := testfs.New(t, testfs.Options{SizeMiB: 128})
+	const size = 2<<20 + 123
+	a, b := testfs.Bytes(1, size), testfs.Bytes(2, size)
+	x := testfs.WriteFile(t, fs.Path("x"), a)
+	y := testfs.WriteFile(t, fs.Path("y"), b)
+	e := newEnv(t, fs, "")
+	if st, _ := e.run(t, Options{}); st.FilesShared != 0 || st.FilesSampled != 2 {
+		t.Fatalf("first pass: %+v", st)
+	}
+	old := addressOf(testfs.Extents(t, x), 0)
+	tries := 0
+	for ; tries < 100; tries++ {
+		testfs.WriteFile(t, x, b)
+		fs.Sync(t)
+		if addressOf(testfs.Extents(t, x), 0) == old {
+			break
+		}
+	}
+	if tries == 100 {
+		t.Fatalf("x's old address %d never came back", old)
+	}
+	t.Logf("x holds y's bytes at its old address after %d rewrites", tries+1)
+	e.rescan(t)
+	st, _ := e.run(t, Options{})
+	if st.BytesRead == 0 || st.FilesShared != 1 || !testfs.Shares(t, x, y) {
+		t.Errorf("second pass: %+v", st)
+	}
+}
+
+// A change that writes no data (chmod, an extended attribute) flags a file
+// but leaves its extent items as they were: its stored fingerprint is
+// reused, nothing is read.
+func TestMetadataChangeNeedsNoRead(t *testing.T) {
+	fs := testfs.New(t)
+	x := testfs.WriteFile(t, fs.Path("x"), testfs.Bytes(1, 300<<10))
+	testfs.WriteFile(t, fs.Path("y"), testfs.Bytes(2, 300<<10))
+	e := newEnv(t, fs, "")
+	if st, _ := e.run(t, Options{}); st.FilesSampled != 2 {
+		t.Fatalf("first pass: %+v", st)
+	}
+	if err := os.Chmod(x, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Setxattr(x, "user.note", []byte("x"), 0); err != nil {
+		t.Fatal(err)
+	}
+	e.rescan(t)
+	if got := e.flagged(t, x); len(got) != 1 {
+		t.Fatalf("the chmod did not flag x: %q", got)
+	}
+	if st, _ := e.run(t, Options{}); st.Groups != 1 || st.BytesRead != 0 {
+		t.Errorf("after a chmod: %+v", st)
+	}
+}

@@ -403,9 +403,13 @@ type file struct {
 	shared    uint64 // bytes on extents the kernel says are shared
 	located   uint64 // bytes on located extents
 	inline    bool
-	skip      Reason // set when the file takes no part
-	keepFlag  bool   // stays flagged: worth another look in a later run
-	deferred  bool   // kept for a reason that can pass (Stats.Deferred)
+	inst      *instance // the instance it belongs to, once sorted
+	// stillHolds: its stored fingerprint describes its data (see
+	// pass.stillHolds)
+	stillHolds bool
+	skip       Reason // set when the file takes no part
+	keepFlag   bool   // stays flagged: worth another look in a later run
+	deferred   bool   // kept for a reason that can pass (Stats.Deferred)
 	// sharedExt are the extents FIEMAP calls shared (usually none): the
 	// others are used by this file alone.
 	sharedExt []btrfs.Extent
@@ -420,6 +424,10 @@ type instance struct {
 	hasSmp bool
 	rep    *file // the file read for the instance
 	failed bool
+	stored bool // hash is the stored one, not read in this pass
+	// suspect: the stored hash was contradicted by the kernel (it found a
+	// destination different from its source); it is not kept
+	suspect bool
 }
 
 type group struct {

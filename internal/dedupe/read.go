@@ -112,7 +112,7 @@ func (p *pass) read(j readJob) {
 		copy(hash, sum[:])
 		binary.LittleEndian.PutUint64(hash[16:], smp)
 		p.mu.Lock()
-		in.hash, in.rep = hash, f
+		in.hash, in.rep, in.stored = hash, f, false
 		in.sample, in.hasSmp = smp, true
 		p.stats.FilesHashed++
 		p.mu.Unlock()

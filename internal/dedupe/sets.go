@@ -215,7 +215,14 @@ func (p *pass) sharePlan(size uint64, pl *plan, b *store.Batch) {
 	if p.o.Defrag && rep.vol.Writable && !p.o.DryRun {
 		p.defrag(src, rep, sf, size)
 	}
-	done := p.shareInto(sf, size, pl.dests)
+	done, differ := p.shareInto(sf, size, pl.dests)
+	for _, f := range differ {
+		// A file changed after it was read is flagged by the next scan;
+		// but a stored fingerprint that led here may be stale (see
+		// stillHolds): either side's is forgotten.
+		src.suspect = src.suspect || src.stored
+		f.inst.suspect = f.inst.suspect || f.inst.stored
+	}
 	p.record(size, pl, rep, done, b)
 }
 
@@ -262,11 +269,10 @@ func (p *pass) destinations(g *group, set []*instance, src *instance) []*file {
 
 // shareInto asks the kernel to share the first size bytes of sf into the
 // destinations, up to MaxDedupeDests per call, and returns those that now
-// share them. Under DryRun it asks nothing and returns every destination
+// share them, and those the kernel found different. Under DryRun it asks nothing and returns every destination
 // that could be opened. A read-only or full filesystem halts the pass: the
 // destinations it refused, and those not yet asked, are kept silently.
-func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) []*file {
-	var done []*file
+func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) (done, differ []*file) {
 	for len(dests) > 0 {
 		batch := dests[:min(len(dests), btrfs.MaxDedupeDests)]
 		dests = dests[len(batch):]
@@ -311,6 +317,7 @@ func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) []*file {
 				done = append(done, f)
 			case r.Status == btrfs.DedupeDiffers:
 				p.skipped(f, ReasonChanged, nil)
+				differ = append(differ, f)
 			case halts(reason):
 				p.halt(reason, r.Err)
 				p.deferred(f, reason)
@@ -320,7 +327,7 @@ func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) []*file {
 		}
 		p.stats.DedupeCalls += calls
 	}
-	return done
+	return done, differ
 }
 
 // record accounts for the destinations that now share the source (or

@@ -68,6 +68,9 @@ type Member struct {
 	Flagged    bool
 	Hash       []byte // as stored by SetResult, or nil
 	Extents    []byte // extent-map fingerprint the hash was taken with, or nil
+	// HashTransid: no data written after this transaction is in Hash (0:
+	// unknown).
+	HashTransid uint64
 }
 
 // MembersQuery lists the inodes of one size in a scope, through one
@@ -77,7 +80,7 @@ type MembersQuery struct{ stmt *sql.Stmt }
 // PrepareMembers prepares the query for the scope.
 func (d *DB) PrepareMembers(ctx context.Context, s *Scope) (*MembersQuery, error) {
 	stmt, err := d.db.PrepareContext(ctx, `
-		SELECT vol_id, ino, generation, transid, has_updates, hash, extents
+		SELECT vol_id, ino, generation, transid, has_updates, hash, extents, coalesce(hash_transid, 0)
 		FROM Inode INDEXED BY ix_Inode_size WHERE size = ? AND `+s.cond()+`
 		ORDER BY vol_id, ino`)
 	if err != nil {
@@ -99,7 +102,7 @@ func (q *MembersQuery) Members(ctx context.Context, size uint64) ([]Member, erro
 	var out []Member
 	for rows.Next() {
 		var m Member
-		if err := rows.Scan(&m.VolID, &m.Ino, &m.Generation, &m.Transid, &m.Flagged, &m.Hash, &m.Extents); err != nil {
+		if err := rows.Scan(&m.VolID, &m.Ino, &m.Generation, &m.Transid, &m.Flagged, &m.Hash, &m.Extents, &m.HashTransid); err != nil {
 			return nil, err
 		}
 		out = append(out, m)
@@ -128,7 +131,7 @@ const (
 type batchOp struct {
 	kind          opKind
 	volID         int64
-	ino, n        uint64 // n: transid, or event size
+	ino, n        uint64 // n: transid, event size, or intent id
 	freed         uint64
 	hash, extents []byte
 	flagged       bool
@@ -137,7 +140,7 @@ type batchOp struct {
 
 // batchSQL holds the statement of each kind of write.
 var batchSQL = map[opKind]string{
-	opResult:     `UPDATE Inode SET hash = ?, extents = ?, has_updates = ? WHERE vol_id = ? AND ino = ?`,
+	opResult:     `UPDATE Inode SET hash = ?, extents = ?, hash_transid = ?, has_updates = ? WHERE vol_id = ? AND ino = ?`,
 	opFlag:       `UPDATE Inode SET has_updates = ? WHERE vol_id = ? AND ino = ?`,
 	opDrop:       `DELETE FROM Inode WHERE vol_id = ? AND ino = ?`,
 	opTransid:    `UPDATE Inode SET transid = ? WHERE vol_id = ? AND ino = ?`,
@@ -148,9 +151,11 @@ var batchSQL = map[opKind]string{
 func (d *DB) NewBatch() *Batch { return &Batch{d: d} }
 
 // SetResult records what dedup learnt about an inode: its content
-// fingerprint and the extent map it holds, and whether it stays flagged.
-func (b *Batch) SetResult(volID int64, ino uint64, hash, extents []byte, flagged bool) {
-	b.ops = append(b.ops, batchOp{kind: opResult, volID: volID, ino: ino, hash: hash, extents: extents, flagged: flagged})
+// fingerprint, the extent map it holds, the transaction up to which its
+// data is in the fingerprint (no later write is), and whether it stays
+// flagged.
+func (b *Batch) SetResult(volID int64, ino uint64, hash, extents []byte, hashTransid uint64, flagged bool) {
+	b.ops = append(b.ops, batchOp{kind: opResult, volID: volID, ino: ino, hash: hash, extents: extents, n: hashTransid, flagged: flagged})
 }
 
 // SetFlag sets or clears an inode's flag, keeping what else is stored.
@@ -229,7 +234,11 @@ func (b *Batch) Commit(ctx context.Context) error {
 		ino := int64(op.ino)
 		switch op.kind {
 		case opResult:
-			_, err = s.ExecContext(ctx, op.hash, op.extents, op.flagged, op.volID, ino)
+			var transid any // NULL: unknown
+			if op.n != 0 && op.hash != nil {
+				transid = int64(op.n)
+			}
+			_, err = s.ExecContext(ctx, op.hash, op.extents, transid, op.flagged, op.volID, ino)
 		case opFlag:
 			_, err = s.ExecContext(ctx, op.flagged, op.volID, ino)
 		case opDrop:
