@@ -353,3 +353,68 @@ func TestMetadataChangeNeedsNoRead(t *testing.T) {
 		t.Errorf("after a chmod: %+v", st)
 	}
 }
+
+// A reason that cannot pass (immutable, NOCOW on the other side of all its
+// copies) is said once and remembered: the next runs neither retry nor
+// name the file again, until the file changes.
+func TestLastingReasonsAreRemembered(t *testing.T) {
+	for _, c := range []struct {
+		reason Reason
+		make   func(t *testing.T, path string, data []byte) string
+		undo   func(t *testing.T, path string, data []byte)
+	}{
+		{ReasonImmutable,
+			func(t *testing.T, p string, data []byte) string {
+				testfs.WriteFile(t, p, data)
+				testfs.AddFlags(t, p, btrfs.FlagImmutable)
+				return p
+			},
+			func(t *testing.T, p string, _ []byte) {
+				f, err := os.Open(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				flags, err := btrfs.GetFlags(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := btrfs.SetFlags(f, flags&^btrfs.FlagImmutable); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{ReasonNocowAlone,
+			func(t *testing.T, p string, data []byte) string { return testfs.WriteNocow(t, p, data) },
+			func(t *testing.T, p string, data []byte) {
+				if err := os.Remove(p); err != nil {
+					t.Fatal(err)
+				}
+				testfs.WriteFile(t, p, data)
+			}},
+	} {
+		t.Run(string(c.reason), func(t *testing.T) {
+			fs := testfs.New(t)
+			data := testfs.Bytes(1, 200<<10)
+			a := testfs.WriteFile(t, fs.Path("a"), data)
+			b := testfs.WriteFile(t, fs.Path("b"), data)
+			z := c.make(t, fs.Path("z"), data) // the last inode: never the source
+			e := newEnv(t, fs, "")
+			st, events := e.run(t, Options{})
+			if skips := of[Skipped](events); len(skips) != 1 || skips[0].Reason != c.reason || st.Deferred != 0 || !testfs.Shares(t, a, b) {
+				t.Fatalf("first pass: %+v, skips %+v", st, skips)
+			}
+			if got := e.flagged(t, a, b, z); len(got) != 0 {
+				t.Errorf("flagged after the first pass: %q", got)
+			}
+			e.rescan(t)
+			if st, events := e.run(t, Options{}); st.Groups != 0 || len(events) != 0 {
+				t.Errorf("second pass: %+v, %s", st, dump(events))
+			}
+			c.undo(t, z, data)
+			e.rescan(t)
+			if st, _ := e.run(t, Options{}); st.FilesShared != 1 || !testfs.Shares(t, a, z) {
+				t.Errorf("after the file changed: %+v", st)
+			}
+		})
+	}
+}
