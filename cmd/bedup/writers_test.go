@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -112,34 +113,102 @@ func writeFileAt(path string, data []byte, off int64, flags int) error {
 // once the writers stop, a run shares every copy.
 func TestConcurrentWriters(t *testing.T) {
 	fs := testfs.New(t)
+	wf := newWriterFixture(t, fs)
+	records := testfs.States(t, append(slices.Clone(wf.stable), wf.outside...)...)
+	watch := testfs.WatchOpens(t, fs.Mnt)
+	db := filepath.Join(t.TempDir(), "bedup.db")
+	args := []string{"dedup", "--size-cutoff", "4K", "--db-path", db, wf.target}
+	var pids []int
+	run := func() (code int, stdout, stderr string) {
+		cmd, out, errb := bedupProcess(args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, cmd.Process.Pid)
+		cmd.Wait()
+		return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+	}
+
+	stop := wf.start(t)
+	codes := map[int]int{}
+	const runs = 16
+	for range runs {
+		code, stdout, stderr := run()
+		codes[code]++
+		if code != 0 && code != 3 {
+			t.Errorf("dedup during the writes: exit %d\n%s\n%s", code, stderr, stdout)
+		}
+	}
+	stop()
+	writes := ""
+	var groups [][]string
+	for i, w := range wf.writers {
+		got, err := os.ReadFile(w.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, w.last) {
+			t.Errorf("%s: the file does not hold its writer's last bytes", w.path)
+		}
+		writes += fmt.Sprintf(" %s %d", w.kind, w.cycles)
+		twin := wf.stable[2*i] // a
+		if !bytes.Equal(w.last, w.a) {
+			twin = wf.stable[2*i+1] // b
+		}
+		groups = append(groups, []string{twin, w.path})
+	}
+	testfs.Unchanged(t, records)
+
+	code, stdout, stderr := run()
+	if code != 0 {
+		t.Errorf("final run: exit %d\n%s", code, stderr)
+	}
+	allShared(t, groups)
+	if t.Failed() {
+		t.Logf("final run:\n%s\n%s", stdout, stderr)
+	}
+	opened := wf.checkOpens(t, fs, watch, pids)
+	t.Logf("concurrent writers: %d runs during the writes (exit statuses %v) and a final one, writer cycles:%s; %d files opened by bedup, none outside the target",
+		runs, codes, writes, opened)
+}
+
+// writerFixture is a target directory with a writer per kind and stable
+// copies of what the writers write, and decoys outside it.
+type writerFixture struct {
+	target  string
+	writers []*writer
+	stable  []string // per writer: a copy of its contents a, then of b
+	outside []string // copies of the stable files outside the target
+}
+
+func newWriterFixture(t *testing.T, fs *testfs.FS) *writerFixture {
 	sv := fs.Subvolume(t, "sv")
 	other := fs.Subvolume(t, "other")
-	target := filepath.Join(sv, "target")
-	var writers []*writer
-	var stable, outside []string
+	wf := &writerFixture{target: filepath.Join(sv, "target")}
 	for k, wk := range writerKinds {
 		size := 64<<10 + k*8<<10 + 123
 		w := &writer{kind: wk.kind, size: size, cycle: wk.cycle,
 			a: testfs.Bytes(uint64(k)*2+500, size), b: testfs.Bytes(uint64(k)*2+501, size)}
-		w.path = testfs.WriteFile(t, filepath.Join(target, "w", wk.kind), w.a)
+		w.path = testfs.WriteFile(t, filepath.Join(wf.target, "w", wk.kind), w.a)
 		w.last = w.a
 		for i, data := range [][]byte{w.a, w.b} {
-			name := "ab"[i : i+1]
-			stable = append(stable, testfs.WriteFile(t, filepath.Join(target, "stable", wk.kind+"-"+name), data))
-			outside = append(outside, testfs.WriteFile(t, filepath.Join(sv, "outside", wk.kind+"-"+name), data),
-				testfs.WriteFile(t, filepath.Join(other, wk.kind+"-"+name), data))
+			name := wk.kind + "-" + "ab"[i:i+1]
+			wf.stable = append(wf.stable, testfs.WriteFile(t, filepath.Join(wf.target, "stable", name), data))
+			wf.outside = append(wf.outside, testfs.WriteFile(t, filepath.Join(sv, "outside", name), data),
+				testfs.WriteFile(t, filepath.Join(other, name), data))
 		}
-		writers = append(writers, w)
+		wf.writers = append(wf.writers, w)
 	}
 	fs.Sync(t)
-	records := testfs.States(t, append(stable, outside...)...)
-	watch := testfs.WatchOpens(t, fs.Mnt)
-	db := filepath.Join(t.TempDir(), "bedup.db")
-	args := []string{"dedup", "--size-cutoff", "4K", "--db-path", db, target}
+	return wf
+}
 
+// start sets the writers going; the function it returns stops them and
+// waits until each has finished its cycle.
+func (wf *writerFixture) start(t *testing.T) func() {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for _, w := range writers {
+	for _, w := range wf.writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -160,63 +229,23 @@ func TestConcurrentWriters(t *testing.T) {
 			}
 		}()
 	}
-	var pids []int
-	run := func() (code int, stdout, stderr string) {
-		cmd, out, errb := bedupProcess(args...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		pids = append(pids, cmd.Process.Pid)
-		cmd.Wait()
-		return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+	return func() {
+		close(stop)
+		wg.Wait()
 	}
-	codes := map[int]int{}
-	const runs = 16
-	for range runs {
-		code, stdout, stderr := run()
-		codes[code]++
-		if code != 0 && code != 3 {
-			t.Errorf("dedup during the writes: exit %d\n%s\n%s", code, stderr, stdout)
-		}
-	}
-	close(stop)
-	wg.Wait()
+}
 
-	writes := ""
-	for _, w := range writers {
-		got, err := os.ReadFile(w.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, w.last) {
-			t.Errorf("%s: the file does not hold its writer's last bytes", w.path)
-		}
-		writes += fmt.Sprintf(" %s %d", w.kind, w.cycles)
-	}
-	testfs.Unchanged(t, records)
-
-	code, stdout, stderr := run()
-	if code != 0 {
-		t.Errorf("final run: exit %d\n%s", code, stderr)
-	}
-	var groups [][]string
-	for i, w := range writers {
-		twin := stable[2*i+map[bool]int{true: 0, false: 1}[bytes.Equal(w.last, w.a)]]
-		other := stable[2*i+map[bool]int{true: 1, false: 0}[bytes.Equal(w.last, w.a)]]
-		groups = append(groups, []string{twin, w.path}, []string{other})
-	}
-	allShared(t, groups)
-	if t.Failed() {
-		t.Logf("final run:\n%s\n%s", stdout, stderr)
-	}
-
+// checkOpens fails t if a bedup process opened a decoy, or if the watch
+// saw none of them open a stable file; it returns how many files they
+// opened.
+func (wf *writerFixture) checkOpens(t *testing.T, fs *testfs.FS, watch *testfs.OpenWatch, pids []int) int {
 	watch.Sync(t, fs.Mnt)
 	decoys := map[testfs.FileID]string{}
-	for _, p := range outside {
+	for _, p := range wf.outside {
 		decoys[testfs.ID(t, p)] = p
 	}
 	inside := map[testfs.FileID]bool{}
-	for _, p := range stable {
+	for _, p := range wf.stable {
 		inside[testfs.ID(t, p)] = true
 	}
 	opened, openedInside := 0, 0
@@ -234,6 +263,5 @@ func TestConcurrentWriters(t *testing.T) {
 	if openedInside == 0 {
 		t.Error("fanotify saw bedup open none of the stable files: the watch does not work")
 	}
-	t.Logf("concurrent writers: %d runs during the writes (exit statuses %v) and a final one, writer cycles:%s; %d files opened by bedup, none outside the target",
-		runs, codes, writes, opened)
+	return opened
 }
