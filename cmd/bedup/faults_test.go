@@ -115,22 +115,6 @@ func summaryTotal(t *testing.T, stdout string) jsonTotal {
 	return s.Total
 }
 
-// jsonEvents returns the JSON Lines events of one type.
-func jsonEvents(t *testing.T, stdout, typ string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("%q: %v", l, err)
-		}
-		if m["type"] == typ {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // fileKey names a file as the dedup history does.
 type fileKey struct{ root, ino uint64 }
 
