@@ -19,7 +19,7 @@ import (
 const killSeed = 20260417
 
 // minKills is how many runs the suite kills at least.
-const minKills = 20
+const minKills = 30
 
 // TestKillAnywhere kills dedup with SIGKILL at seeded pseudo-random points
 // (after a window's reads, after its intents are logged, right after a
