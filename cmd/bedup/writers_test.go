@@ -22,7 +22,6 @@ import (
 type writer struct {
 	kind   string
 	path   string
-	size   int
 	a, b   []byte
 	last   []byte
 	cycles int
@@ -187,7 +186,7 @@ func newWriterFixture(t *testing.T, fs *testfs.FS) *writerFixture {
 	wf := &writerFixture{target: filepath.Join(sv, "target")}
 	for k, wk := range writerKinds {
 		size := 64<<10 + k*8<<10 + 123
-		w := &writer{kind: wk.kind, size: size, cycle: wk.cycle,
+		w := &writer{kind: wk.kind, cycle: wk.cycle,
 			a: testfs.Bytes(uint64(k)*2+500, size), b: testfs.Bytes(uint64(k)*2+501, size)}
 		w.path = testfs.WriteFile(t, filepath.Join(wf.target, "w", wk.kind), w.a)
 		w.last = w.a

@@ -319,8 +319,7 @@ type instance struct {
 	sample uint64
 	hasSmp bool
 	rep    *file // the file read for the instance
-	failed bool
-	stored bool // hash is the stored one, not read in this pass
+	stored bool  // hash is the stored one, not read in this pass
 	// suspect: the stored hash was contradicted by the kernel (it found a
 	// destination different from its source); it is not kept
 	suspect bool

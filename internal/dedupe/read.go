@@ -120,7 +120,6 @@ func (p *pass) read(j readJob) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	in.failed = true
 	reason := readFailure(failure)
 	if errors.Is(failure, errShortRead) {
 		reason = ReasonChanged
