@@ -227,3 +227,36 @@ func prepareSend(t *testing.T, fs *testfs.FS) faultSetup {
 	t.Cleanup(release)
 	return faultSetup{groups: [][]string{{c1, fs.Path("c2"), filepath.Join(snap, "f")}}, args: []string{"--include-frozen"}, repair: release}
 }
+
+// TestDeferredJSON: a run that halts on a read-only remount and kept files
+// for the next run prints schema-valid JSON Lines (one "halted" event, no
+// per-file "skipped" ones) ending with its summary, which counts them; the
+// exit status is 3 and standard error has the one line that says why.
+func TestDeferredJSON(t *testing.T) {
+	fs := testfs.New(t)
+	pairs(t, fs.Mnt, 30, 4096)
+	db := filepath.Join(t.TempDir(), "bedup.db")
+	o := bedupWith(t, hookEnv(dedupe.HookRead, 2, "mount -o remount,ro "+fs.Mnt),
+		"dedup", "--json", "--size-cutoff", "4K", "--window", "10", "--db-path", db, fs.Mnt)
+	fs.Remount(t, "rw")
+	halted, skipped := 0, 0
+	for _, e := range checkLines(t, schemas(t), "event:summary", o.stdout) {
+		switch e["type"] {
+		case "halted":
+			halted++
+			if e["reason"] != "read-only" {
+				t.Errorf("halted event %v", e)
+			}
+		case "skipped":
+			skipped++
+		}
+	}
+	tot := summaryTotal(t, o.stdout)
+	if o.code != 3 || halted != 1 || skipped != 0 || tot.FilesDeferred != 1 || tot.SizeGroupsLeft != 20 ||
+		tot.Halted == nil || *tot.Halted != "read-only" || tot.Skipped["read-only"] != 1 {
+		t.Errorf("exit %d, %d halted, %d skipped, total %+v\n%s", o.code, halted, skipped, tot, o.stdout)
+	}
+	if o.stderr != "bedup: dedup: stopped early: 1 file and 20 size groups deferred to the next run\n" {
+		t.Errorf("stderr %q", o.stderr)
+	}
+}
