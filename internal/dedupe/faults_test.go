@@ -332,9 +332,15 @@ func TestReusedAddressIsReadAgain(t *testing.T) {
 // but leaves its extent items as they were: its stored fingerprint is
 // reused, nothing is read.
 func TestMetadataChangeNeedsNoRead(t *testing.T) {
-	fs := testfs.New(t)
-	x := testfs.WriteFile(t, fs.Path("x"), testfs.Bytes(1, 300<<10))
-	testfs.WriteFile(t, fs.Path("y"), testfs.Bytes(2, 300<<10))
+	for _, opts := range []string{"", testfs.Compressed} {
+		t.Run("mount "+opts, func(t *testing.T) { metadataChange(t, opts) })
+	}
+}
+
+func metadataChange(t *testing.T, mountOpts string) {
+	fs := testfs.New(t, testfs.Options{MountOpts: mountOpts})
+	x := testfs.WriteFile(t, fs.Path("x"), testfs.Text(1, 300<<10))
+	testfs.WriteFile(t, fs.Path("y"), testfs.Text(2, 300<<10))
 	e := newEnv(t, fs, "")
 	if st, _ := e.run(t, Options{}); st.FilesSampled != 2 {
 		t.Fatalf("first pass: %+v", st)
