@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -54,6 +55,18 @@ func (e *env) flagged(t *testing.T, files ...string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// once returns a TestHook that calls fn the first time a pass reaches
+// point (hooks are called from several goroutines: TestHook itself must
+// not change while a pass runs).
+func once(point HookPoint, fn func()) func(HookPoint) {
+	var o sync.Once
+	return func(at HookPoint) {
+		if at == point {
+			o.Do(fn)
+		}
+	}
 }
 
 // A file with a block whose checksum fails (reads give EIO) is named once
@@ -171,12 +184,7 @@ func TestReadOnlyRemountHalts(t *testing.T) {
 		b = append(b, testfs.WriteFile(t, fs.Path("b", string(rune('A'+i))), data))
 	}
 	e := newEnv(t, fs, "")
-	TestHook = func(at HookPoint) {
-		if at == HookRead {
-			TestHook = nil
-			fs.Remount(t, "ro")
-		}
-	}
+	TestHook = once(HookRead, func() { fs.Remount(t, "ro") })
 	defer func() { TestHook = nil }()
 	st, events := e.run(t, Options{Window: 10})
 	fs.Remount(t, "rw")
@@ -216,12 +224,7 @@ func TestSharesBeforeACrashAreLogged(t *testing.T) {
 	e := newEnv(t, fs, "")
 	// "Die" after the first share: the database goes away before the
 	// window's results can be committed.
-	TestHook = func(at HookPoint) {
-		if at == HookDedupe {
-			TestHook = nil
-			e.db.Close()
-		}
-	}
+	TestHook = once(HookDedupe, func() { e.db.Close() })
 	defer func() { TestHook = nil }()
 	_, err := Run(context.Background(), e.db, e.fsID, e.vols, Options{Window: 1})
 	if err == nil {

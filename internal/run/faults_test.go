@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/bedup/bedup/internal/dedupe"
@@ -49,10 +50,10 @@ func TestSubvolumeDeletedMidRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tr.Close()
+			var once sync.Once // hooks come from several goroutines
 			dedupe.TestHook = func(p dedupe.HookPoint) {
 				if p == at {
-					dedupe.TestHook = nil
-					testfs.Run(t, "btrfs", "-q", "subvolume", "delete", gone)
+					once.Do(func() { testfs.Run(t, "btrfs", "-q", "subvolume", "delete", gone) })
 				}
 			}
 			defer func() { dedupe.TestHook = nil }()
