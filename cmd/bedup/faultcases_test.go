@@ -252,11 +252,14 @@ func TestDeferredJSON(t *testing.T) {
 		}
 	}
 	tot := summaryTotal(t, o.stdout)
-	if o.code != 3 || halted != 1 || skipped != 0 || tot.FilesDeferred != 1 || tot.SizeGroupsLeft != 20 ||
-		tot.Halted == nil || *tot.Halted != "read-only" || tot.Skipped["read-only"] != 1 {
+	// Groups are shared in parallel: more than one share may meet EROFS
+	// before the pass halts; they are counted, not named.
+	if o.code != 3 || halted != 1 || skipped != 0 || tot.FilesDeferred == 0 || tot.SizeGroupsLeft != 20 ||
+		tot.Halted == nil || *tot.Halted != "read-only" || tot.Skipped["read-only"] != tot.FilesDeferred {
 		t.Errorf("exit %d, %d halted, %d skipped, total %+v\n%s", o.code, halted, skipped, tot, o.stdout)
 	}
-	if o.stderr != "bedup: dedup: stopped early: 1 file and 20 size groups deferred to the next run\n" {
+	want := fmt.Sprintf("bedup: dedup: stopped early: %d file", tot.FilesDeferred)
+	if !strings.HasPrefix(o.stderr, want) || !strings.HasSuffix(o.stderr, " and 20 size groups deferred to the next run\n") {
 		t.Errorf("stderr %q", o.stderr)
 	}
 }
