@@ -49,6 +49,8 @@ func exitCode(err error) int {
 		return 130
 	case cli.IsUsage(err):
 		return 2
+	case cli.IsDeferred(err):
+		return 3 // finished, some files deferred to the next run
 	default:
 		return 1
 	}

@@ -20,6 +20,7 @@ import (
 func TestMain(m *testing.M) {
 	// Tests that need a real process (signals) run the test binary as bedup.
 	if os.Getenv("BEDUP_RUN_MAIN") == "1" {
+		installFaultHook()
 		os.Exit(run())
 	}
 	testscript.Main(m, map[string]func(){

@@ -79,6 +79,19 @@ func Syncfs(f *os.File) error {
 	return nil
 }
 
+// ReadOnly reports whether f's mount or filesystem is read-only now (a
+// remount may have made it so since it was opened): writes through it,
+// FIDEDUPERANGE included, fail with EROFS.
+func ReadOnly(f *os.File) (bool, error) {
+	var st unix.Statfs_t
+	err := retryEINTR(func() error { return unix.Fstatfs(int(f.Fd()), &st) })
+	runtime.KeepAlive(f)
+	if err != nil {
+		return false, fmt.Errorf("statfs: %w", err)
+	}
+	return st.Flags&unix.ST_RDONLY != 0, nil
+}
+
 // Fstat returns the stat of an open file.
 func Fstat(f *os.File) (unix.Stat_t, error) {
 	var st unix.Stat_t

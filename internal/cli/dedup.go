@@ -12,7 +12,7 @@ func (a *app) dedupCmd(name string, hidden bool) *cobra.Command {
 	var f trackFlags
 	var defrag, dryRun, noExtents bool
 	var extentMin string
-	var ioThreads int
+	var ioThreads, window int
 	cmd := &cobra.Command{
 		Use:    name + " [FILTER...]",
 		Hidden: hidden,
@@ -36,6 +36,10 @@ until a file of their size is added or changed, or the snapshot is named
 (or --include-frozen). Files that cannot be shared (NOCOW next to normal
 files, immutable, in use as swap, changed meanwhile) are skipped with a
 notice on standard error; the run goes on.
+A file skipped for a reason that can pass (an I/O error, a read-only or full
+filesystem, a busy subvolume, a change meanwhile) is kept for the next run,
+and the run exits 3; a filesystem that turns read-only or full stops its
+pass with one notice.
 
 --dry-run (-n) does everything but sharing: it prints each share it would
 make (DEST <= SRC, SIZE) and the bytes it would free, and changes no file
@@ -95,6 +99,7 @@ object (docs/json.md).
 				ResolvePaths: f.output.verbose || f.output.json || dryRun,
 				NoExtents:    noExtents,
 				Extents:      partial.Options{MinSize: minSize},
+				Window:       window,
 			}, p)
 			if sum.Volumes > 0 || err == nil {
 				p.Summary(sum)
@@ -113,5 +118,8 @@ object (docs/json.md).
 	cmd.Flags().StringVar(&extentMin, "extent-min", "1M", "deduplicate parts of files from this size up (runs of identical 128 KiB blocks)")
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "do everything but sharing: print what would be shared and freed")
 	cmd.Flags().IntVar(&ioThreads, "io-threads", 0, "files read at once (0: 2 on disks that say they spin, 4 otherwise)")
+	// For tests: many small committed windows on a small corpus.
+	cmd.Flags().IntVar(&window, "window", 0, "size groups per committed batch (0: 200)")
+	cmd.Flags().MarkHidden("window")
 	return cmd
 }

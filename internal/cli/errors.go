@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+
+	"github.com/bedup/bedup/internal/run"
 )
 
 // UsageError marks a command line that cannot be run as given (unknown flag,
@@ -21,4 +23,11 @@ func usagef(format string, a ...any) error {
 func IsUsage(err error) bool {
 	var u *UsageError
 	return errors.As(err, &u)
+}
+
+// IsDeferred reports whether err ends a dedup that finished but kept some
+// files for the next run (run.DeferredError): no failure, but not all done.
+func IsDeferred(err error) bool {
+	var d *run.DeferredError
+	return errors.As(err, &d)
 }

@@ -117,7 +117,15 @@ share their data extents, with the kernel's compare-and-share ioctl
 times, owner, mode, flags or attributes change. It remembers the transaction
 generation it last scanned, so a rescan asks the kernel only for what changed.
 
-Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.`,
+Exit status:
+  0    success
+  1    failure
+  2    usage error
+  3    finished, but some files were deferred to the next run: each is named
+       on standard error with the reason (an I/O error, a read-only or full
+       filesystem, a busy subvolume, a change meanwhile), and the next run
+       tries them again
+  130  interrupted`,
 		Version:           version(),
 		SilenceErrors:     true,
 		SilenceUsage:      true,
@@ -160,7 +168,7 @@ func (a *app) runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra
 		}
 		err := fn(cmd, args)
 		if a.out != nil {
-			if err != nil && !IsStopped(err) {
+			if err != nil && !IsStopped(err) && !IsDeferred(err) { // deferred: the summary says it
 				a.out.Error(err)
 			}
 			if cerr := a.out.Close(); cerr != nil && err == nil {

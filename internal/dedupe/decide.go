@@ -26,8 +26,8 @@ func (in *instance) facts() instanceFacts {
 	return c
 }
 
-// plan decides an identical set of a pass (see planSet).
-func plan(set []*instance) (src *instance, roles []role) {
+// decide decides an identical set of a pass (see planSet).
+func decide(set []*instance) (src *instance, roles []role) {
 	facts := make([]instanceFacts, len(set))
 	for i, in := range set {
 		facts[i] = in.facts()
@@ -44,9 +44,9 @@ func plan(set []*instance) (src *instance, roles []role) {
 // destinations lists the files of a set that receive the source's
 // extents: those of the instances to merge. Of a kept instance, the files
 // of read-only volumes are remembered as frozen (and counted as kept),
-// immutable ones are reported skipped, and writable ones stay where they
-// are.
-func (p *pass) destinations(set []*instance, roles []role) []*file {
+// immutable ones are reported skipped (a step of g), and writable ones
+// stay where they are.
+func (p *pass) destinations(g *group, set []*instance, roles []role) []*file {
 	var dests []*file
 	for i, in := range set {
 		switch roles[i] {
@@ -59,7 +59,7 @@ func (p *pass) destinations(set []*instance, roles []role) []*file {
 					p.stats.KeptReadOnly++
 					f.frozen = true
 				case f.immut:
-					p.skipped(f, ReasonImmutable, nil)
+					g.steps = append(g.steps, step{skip: f, reason: ReasonImmutable})
 				}
 			}
 		}

@@ -8,7 +8,7 @@ import (
 )
 
 // Event is what a pass reports to Options.Events as it happens: Skipped,
-// Shared, GroupDone or Progress.
+// Halted, Shared, GroupDone or Progress.
 type Event interface{ event() }
 
 // FileRef names a file of a pass.
@@ -21,12 +21,23 @@ type FileRef struct {
 	Path string
 }
 
-// Skipped reports a file that takes no part in sharing, once per file and
-// reason. It is counted in Stats.Skipped.
+// Skipped reports a file that takes no part in sharing, once per file. It
+// is counted in Stats.Skipped; when its reason is Transient, the file is
+// kept for the next run (Stats.Deferred).
 type Skipped struct {
 	File   FileRef
 	Reason Reason
 	Err    error // the error behind the reason, when there is one
+}
+
+// Halted reports that the pass stopped before its end because the
+// filesystem itself refuses to share (it turned read-only, or ran out of
+// space): one event instead of a Skipped per file. Every file not done is
+// kept for the next run; the files refused are counted in Stats.Skipped
+// under Reason, the size groups not looked at in Stats.GroupsLeft.
+type Halted struct {
+	Reason Reason
+	Err    error
 }
 
 // Shared reports one identical set: Dests now share the extents of Source
@@ -67,6 +78,7 @@ type Progress struct {
 }
 
 func (Skipped) event()   {}
+func (Halted) event()    {}
 func (Shared) event()    {}
 func (GroupDone) event() {}
 func (Progress) event()  {}
@@ -79,12 +91,33 @@ func (p *pass) emit(e Event) {
 	}
 }
 
-// skipped counts a skipped file and reports it.
+// skipped counts a skipped file and reports it. A file skipped for a
+// transient reason is kept for the next run.
 func (p *pass) skipped(f *file, r Reason, err error) {
-	p.stats.skip(r)
+	p.deferred(f, r)
 	if p.o.Events != nil {
 		p.emit(Skipped{File: p.ref(f, true), Reason: r, Err: err})
 	}
+}
+
+// deferred counts a skipped file without reporting it (a Halted event
+// speaks for it) and keeps it for the next run if r is transient.
+func (p *pass) deferred(f *file, r Reason) {
+	p.stats.skip(r)
+	if r.Transient() {
+		f.keepFlag, f.deferred = true, true
+	}
+}
+
+// halt stops the pass for a reason that concerns the whole filesystem,
+// reporting it once.
+func (p *pass) halt(r Reason, err error) {
+	if p.halted != "" {
+		return
+	}
+	p.halted = r
+	p.stats.Halted = r
+	p.emit(Halted{Reason: r, Err: err})
 }
 
 // ref names a file, with its path when resolve is set and INO_PATHS

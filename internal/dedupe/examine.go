@@ -15,31 +15,26 @@ import (
 // map), keeping the descriptor while the window's budget allows.
 func (p *pass) examineFile(f *file, b *store.Batch) {
 	h, err := p.open(f)
+	if err == nil {
+		err = p.describe(f, h)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if gone(err) {
+	switch {
+	case gone(err):
 		b.Drop(f.m.VolID, f.m.Ino)
 		p.stats.Dropped++
 		f.skip = reasonGone
-		return
-	}
-	if err != nil {
-		f.skip, f.keepFlag = ReasonUnreadable, true
-		p.skipped(f, ReasonUnreadable, err)
-		return
-	}
-	p.mu.Unlock()
-	err = p.describe(f, h)
-	p.mu.Lock()
-	if err != nil {
-		f.skip, f.keepFlag = ReasonUnreadable, true
-		p.skipped(f, ReasonUnreadable, err)
-	}
-	if f.skip == ReasonSwapfile {
-		p.skipped(f, ReasonSwapfile, nil)
-	}
-	if f.skip == reasonExcluded {
+	case err != nil:
+		f.skip = readFailure(err)
+		p.skipped(f, f.skip, err)
+	case f.skip == reasonExcluded:
 		p.stats.Excluded++
+	case f.skip != "": // changed size, or an active swap file
+		p.skipped(f, f.skip, nil)
+	}
+	if h == nil {
+		return
 	}
 	if f.skip == "" && !f.inline && p.opened < maxOpen {
 		f.h = h
@@ -99,11 +94,11 @@ func (p *pass) instances(g *group, b *store.Batch) {
 			g.instances = append(g.instances, in)
 		}
 		in.files = append(in.files, f)
-		// A fingerprint stored with the same extent map still holds.
-		if !in.hasSmp && f.print.Equal(ExtentPrint(f.m.Extents)) {
+		f.inst = in
+		if !in.hasSmp && f.stillHolds {
 			switch len(f.m.Hash) {
 			case 24:
-				in.hash = f.m.Hash
+				in.hash, in.stored = f.m.Hash, true
 				fallthrough
 			case 8:
 				in.sample, in.hasSmp = binary.LittleEndian.Uint64(f.m.Hash[len(f.m.Hash)-8:]), true
@@ -139,7 +134,7 @@ func (p *pass) describe(f *file, h *os.File) error {
 		return err
 	}
 	if uint64(st.Size) != size {
-		f.skip, f.keepFlag = ReasonChanged, true
+		f.skip = ReasonChanged
 		return nil
 	}
 	if p.swaps[[2]uint64{st.Dev, st.Ino}] {
@@ -157,7 +152,9 @@ func (p *pass) describe(f *file, h *os.File) error {
 	}
 	f.inline = btrfs.HasInline(ext)
 	f.print = Print(ext, size)
+	defer func() { f.stillHolds = p.stillHolds(f) }()
 	for _, e := range ext {
+		f.unwritten = f.unwritten || e.Flags&btrfs.ExtentUnwritten != 0
 		if e.Located() {
 			f.located += e.Length
 			if e.Shared() {
@@ -169,24 +166,82 @@ func (p *pass) describe(f *file, h *os.File) error {
 	return nil
 }
 
-// finish records the outcome of a group whose files were not shared:
-// flags cleared (unless worth retrying), hashes and prints kept.
+// finish records the outcome of a group: flags cleared (unless worth
+// another look), hashes and prints kept, files found gone dropped. The
+// stored fingerprint of an instance the kernel contradicted (a destination
+// it found different from its source) is forgotten and its files stay
+// flagged, so the next run reads them again.
 func (p *pass) finish(g *group, b *store.Batch) {
 	for _, in := range g.instances {
 		stored := in.hash
 		if stored == nil && in.hasSmp {
 			stored = binary.LittleEndian.AppendUint64(nil, in.sample)
 		}
+		if in.suspect {
+			stored = nil
+		}
 		for _, f := range in.files {
-			if !f.m.Flagged && bytes.Equal(f.m.Hash, stored) && bytes.Equal(f.m.Extents, f.print) {
+			if f.skip == reasonGone || !f.m.Flagged && !in.suspect && bytes.Equal(f.m.Hash, stored) && bytes.Equal(f.m.Extents, f.print) {
 				continue
 			}
-			b.SetResult(f.m.VolID, f.m.Ino, stored, f.print, f.keepFlag)
+			b.SetResult(f.m.VolID, f.m.Ino, stored, f.print, f.m.Transid, f.keepFlag || in.suspect)
 		}
 	}
 	for _, f := range g.files {
-		if (f.skip != "" || f.inline) && f.m.Flagged != f.keepFlag {
+		switch {
+		case f.skip == reasonGone:
+			b.Drop(f.m.VolID, f.m.Ino)
+			p.stats.Dropped++
+			continue
+		case (f.skip != "" || f.inline) && f.m.Flagged != f.keepFlag:
 			b.SetFlag(f.m.VolID, f.m.Ino, f.keepFlag)
 		}
+		if f.deferred {
+			p.stats.Deferred++
+		}
 	}
+}
+
+// stillHolds reports whether a file's stored fingerprint still describes
+// its data: its extent map is the one the fingerprint was taken with and,
+// if the file changed since (it is flagged), no data was written into it.
+// A copy-on-write file's new data goes to new extents, but the address of
+// a freed extent can be handed out again (measured: a file rewritten in
+// turns with two contents got its first address back, so its map matched
+// a fingerprint of the other content), so an unchanged map proves nothing
+// for a flagged file: the generations of its file extent items must all
+// predate the fingerprint (Member.HashTransid), and those items must map
+// the file as FIEMAP does (they are the committed ones). A flagged NOCOW
+// file, or one with unwritten extents, is written in place without new
+// items: it is read again (DESIGN.md §4.4). It makes an ioctl for flagged
+// files only; call it without p.mu.
+func (p *pass) stillHolds(f *file) bool {
+	if f.m.Hash == nil || !f.print.Equal(ExtentPrint(f.m.Extents)) {
+		return false
+	}
+	if !f.m.Flagged {
+		return true
+	}
+	if f.nocow || f.unwritten || f.m.HashTransid == 0 {
+		return false
+	}
+	items, err := btrfs.FileExtents(f.vol.V.FS.Top(), f.vol.V.ID, f.m.Ino)
+	if err != nil {
+		return false
+	}
+	var ext []btrfs.Extent
+	for _, it := range items {
+		switch {
+		case it.Generation > f.m.HashTransid || it.Type != btrfs.FileExtentReg:
+			return false
+		case it.DiskBytenr == 0:
+			continue // a hole
+		}
+		phys := it.DiskBytenr + it.Offset
+		if it.Compression != 0 {
+			phys = it.DiskBytenr // FIEMAP gives a compressed extent's start
+		}
+		ext = append(ext, btrfs.Extent{Logical: it.FileOffset, Physical: phys, Length: it.NumBytes})
+	}
+	return Print(ext, f.size).Equal(f.print)
 }

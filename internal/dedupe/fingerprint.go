@@ -16,25 +16,35 @@ import (
 // equal prints mean the files keep their data in the same physical places
 // (holes included), so they already share it, and a file whose print did
 // not change since it was hashed still holds the hashed bytes (Btrfs
-// writes new data to new extents). nil means "not comparable": the map
-// has inline, delayed or unlocated extents.
+// writes new data to new extents) — unless it is NOCOW, whose writes land
+// in place (the pipeline checks the transid for those). Which ranges are
+// unwritten (preallocated) is part of the print: a write into one lands in
+// place too, but turns it written. nil means "not comparable": the map has
+// inline, delayed or unlocated extents.
 type ExtentPrint []byte
 
 // Print computes the ExtentPrint of an extent map for a file of size
-// bytes. Adjacent extents that continue each other on disk are merged, so
-// two files mapped in differently split pieces of the same extents print
-// alike.
+// bytes. Adjacent extents that continue each other on disk (and are alike
+// written or unwritten) are merged, so two files mapped in differently
+// split pieces of the same extents print alike. A map without unwritten
+// extents prints as it did before unwritten ranges were marked.
 func Print(ext []btrfs.Extent, size uint64) ExtentPrint {
 	h := xxh3.New()
-	var buf [24]byte
+	var buf [25]byte
 	var run btrfs.Extent
 	open := false
+	unwritten := func(e btrfs.Extent) bool { return e.Flags&btrfs.ExtentUnwritten != 0 }
 	flush := func() {
 		if open {
 			binary.LittleEndian.PutUint64(buf[0:], run.Logical)
 			binary.LittleEndian.PutUint64(buf[8:], run.Physical)
 			binary.LittleEndian.PutUint64(buf[16:], run.Length)
-			h.Write(buf[:])
+			if unwritten(run) {
+				buf[24] = 'u'
+				h.Write(buf[:25])
+			} else {
+				h.Write(buf[:24])
+			}
 		}
 	}
 	for _, e := range ext {
@@ -44,7 +54,7 @@ func Print(ext []btrfs.Extent, size uint64) ExtentPrint {
 		if !e.Located() {
 			return nil
 		}
-		if open && run.Logical+run.Length == e.Logical && run.Physical+run.Length == e.Physical {
+		if open && run.Logical+run.Length == e.Logical && run.Physical+run.Length == e.Physical && unwritten(run) == unwritten(e) {
 			run.Length += e.Length
 			continue
 		}

@@ -55,78 +55,11 @@ type Options struct {
 	Exclude *glob.Set
 }
 
-// Stats say what a pass did. Tests read them to prove that nothing was read
-// or asked of the kernel when nothing needed it. Under DryRun, FilesShared,
-// BytesDeduped and BytesFreed say what a real run would do.
-type Stats struct {
-	Groups        int // size groups with a flagged member
-	AlreadyShared int // groups whose members already shared all data
-	FilesSampled  int
-	FilesHashed   int
-	BytesRead     int64 // file data read for samples and hashes
-	DedupeCalls   int   // FIDEDUPERANGE ioctls
-	FilesShared   int   // destinations that now share a source's extents
-	BytesDeduped  int64 // bytes of those destinations
-	// BytesFreed is the on-disk size of the extents that lost their last
-	// user (a compressed extent counts its compressed size): what
-	// "btrfs filesystem df" shows coming back. Extents whose last users
-	// are spread over several identical sets may be left out.
-	BytesFreed int64
-	Dropped    int // tracked inodes that no longer exist
-	// Skipped counts the files skipped (Skipped events), by reason.
-	Skipped map[Reason]int
-	// KeptReadOnly counts files of read-only volumes that only serve as
-	// sources and would have to be written to share: they are left as
-	// they are, which is no skip, and remembered as frozen (not flagged),
-	// so that they are examined again only when their size group changes
-	// or a run may write into their volume (see plan.go).
-	KeptReadOnly int
-	// Excluded counts the files Options.Exclude left out, which is no
-	// skip. They are no longer flagged: a run without the pattern takes
-	// them up only when they change, their size group gains a new or
-	// changed file, or after a reset.
-	Excluded int
-	Elapsed  time.Duration
-	// Time spent examining members (FIEMAP), reading them, and sharing.
-	ExamineTime, ReadTime, ShareTime time.Duration
-}
-
-// Add adds the counts and times of another pass (of another filesystem).
-func (s *Stats) Add(o Stats) {
-	s.Groups += o.Groups
-	s.AlreadyShared += o.AlreadyShared
-	s.FilesSampled += o.FilesSampled
-	s.FilesHashed += o.FilesHashed
-	s.BytesRead += o.BytesRead
-	s.DedupeCalls += o.DedupeCalls
-	s.FilesShared += o.FilesShared
-	s.BytesDeduped += o.BytesDeduped
-	s.BytesFreed += o.BytesFreed
-	s.Dropped += o.Dropped
-	s.KeptReadOnly += o.KeptReadOnly
-	s.Excluded += o.Excluded
-	s.ExamineTime += o.ExamineTime
-	s.ReadTime += o.ReadTime
-	s.ShareTime += o.ShareTime
-	for r, n := range o.Skipped {
-		if s.Skipped == nil {
-			s.Skipped = map[Reason]int{}
-		}
-		s.Skipped[r] += n
-	}
-}
-
-func (s *Stats) skip(r Reason) {
-	if s.Skipped == nil {
-		s.Skipped = map[Reason]int{}
-	}
-	s.Skipped[r]++
-}
-
 // Run deduplicates the flagged size groups of one filesystem's volumes
 // (or of one volume), largest sizes first, committing per window. A volume
 // restricted to directories (V.Dirs) takes part with the files below them
-// only: the others are neither sources nor destinations.
+// only: the others are neither sources nor destinations. It first records
+// the shares an interrupted run made but could not log (see intents.go).
 func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options) (Stats, error) {
 	start := time.Now()
 	if o.IOThreads <= 0 {
@@ -142,32 +75,48 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []Volume, o Options
 		p.vols[vols[i].StoreID] = &vols[i]
 		ids = append(ids, vols[i].StoreID)
 		dirs[vols[i].StoreID] = vols[i].V.Dirs
+		p.top = vols[i].V.FS.Top()
 	}
-	defer func() { p.stats.Elapsed = time.Since(start) }()
+	err := p.run(ctx, ids, dirs)
+	if p.halted != "" {
+		p.stats.GroupsLeft = p.progress.Groups - p.progress.Group
+	}
+	p.stats.Elapsed = time.Since(start)
+	return p.stats, err
+}
+
+// run is Run once the pass is set up.
+func (p *pass) run(ctx context.Context, ids []int64, dirs map[int64][]uint64) error {
+	db := p.db
+	if err := p.reconcile(ctx); err != nil {
+		return err
+	}
 	scope, err := db.NewScope(ctx, ids, dirs)
 	if err != nil {
-		return p.stats, err
+		return err
 	}
 	defer scope.Close()
 	total, err := db.CountFlaggedSizes(ctx, scope)
 	if err != nil {
-		return p.stats, err
+		return err
 	}
 	p.swaps = activeSwapFiles()
 	if p.members, err = db.PrepareMembers(ctx, scope); err != nil {
-		return p.stats, err
+		return err
 	}
 	defer p.members.Close()
-	p.progress.Groups, p.progress.Started = total, start
+	p.progress.Groups, p.progress.Started = total, time.Now()
 	if p.progress.BytesTotal, err = db.FlaggedBytes(ctx, scope); err != nil {
-		return p.stats, err
+		return err
 	}
-	return p.stats, p.windows(ctx, scope)
+	return p.windows(ctx, scope)
 }
 
 // windows handles the pass window by window. Window N's results are
 // committed while window N+1 is examined, read and shared: only loading a
-// window and committing one use the database, and they take turns.
+// window and committing one use the database, and they take turns. A
+// filesystem that turns read-only or full halts the pass after the window
+// in which it did (or before the next one): what is left stays flagged.
 func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 	groups, err := p.load(ctx, scope, ^uint64(0))
 	if err != nil {
@@ -182,18 +131,24 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 		pending = nil
 		return err
 	}
-	for len(groups) > 0 {
+	for len(groups) > 0 && p.halted == "" {
+		if p.readOnly() {
+			p.halt(ReasonReadOnlyFS, unix.EROFS)
+			break
+		}
 		batch := p.db.NewBatch()
 		werr := p.window(ctx, groups, batch)
 		if err := wait(); err != nil {
 			return err
 		}
-		if werr != nil {
+		if werr != nil || p.halted != "" {
 			// Record what was done, then stop.
 			if err := p.commit(ctx, batch); err != nil {
 				return err
 			}
-			p.recordTransids(ctx)
+			if err := p.recordTransids(ctx); werr == nil {
+				werr = err
+			}
 			return werr
 		}
 		if len(p.shared) >= sharedBatch {
@@ -217,13 +172,27 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 	return p.recordTransids(ctx)
 }
 
+// readOnly reports whether the filesystem turned read-only (under DryRun
+// it does not matter: nothing is written).
+func (p *pass) readOnly() bool {
+	if p.o.DryRun || p.top == nil {
+		return false
+	}
+	ro, err := btrfs.ReadOnly(p.top)
+	return err == nil && ro
+}
+
 // commit writes a window's results, except under DryRun, which leaves the
 // database as it was.
 func (p *pass) commit(ctx context.Context, b *store.Batch) error {
-	if p.o.DryRun {
+	if p.o.DryRun || b.Len() == 0 {
 		return nil
 	}
-	return b.Commit(ctx)
+	if err := b.Commit(ctx); err != nil {
+		return err
+	}
+	p.hook(HookCommit)
+	return nil
 }
 
 // load reads the next window: up to Window size groups below `below`,
@@ -306,10 +275,6 @@ func (p *pass) collectTransids(b *store.Batch) error {
 	return nil
 }
 
-// testHookBeforeShare, when set by a test, runs between hashing and
-// sharing: the window where another process may change a file.
-var testHookBeforeShare func()
-
 type pass struct {
 	db       *store.DB
 	fsID     int64
@@ -320,25 +285,35 @@ type pass struct {
 	shared   []*file // destinations shared so far
 	members  *store.MembersQuery
 	swaps    map[[2]uint64]bool // (dev, ino) of active swap files
+	top      *os.File           // the filesystem's top-level directory
+	halted   Reason             // why the pass stopped early, if it did
 	opened   int                // descriptors the window keeps open
 	mu       sync.Mutex         // guards stats, files and instances during parallel work
 }
 
 // file is one member of a size group, examined.
 type file struct {
-	h        *os.File // open from examination to sharing, when the budget allows
-	size     uint64
-	m        store.Member
-	vol      *Volume
-	nocow    bool
-	immut    bool
-	print    ExtentPrint
-	shared   uint64 // bytes on extents the kernel says are shared
-	located  uint64 // bytes on located extents
-	inline   bool
-	skip     Reason // set when the file takes no part
-	keepFlag bool   // skipped for a reason worth retrying
-	frozen   bool   // kept only because its volume is read-only
+	h     *os.File // open from examination to sharing, when the budget allows
+	size  uint64
+	m     store.Member
+	vol   *Volume
+	nocow bool
+	immut bool
+	// unwritten: some extent is preallocated and not yet written, so a
+	// write may land in place without changing the extent map's addresses
+	unwritten bool
+	print     ExtentPrint
+	shared    uint64 // bytes on extents the kernel says are shared
+	located   uint64 // bytes on located extents
+	inline    bool
+	inst      *instance // the instance it belongs to, once sorted
+	// stillHolds: its stored fingerprint describes its data (see
+	// pass.stillHolds)
+	stillHolds bool
+	skip       Reason // set when the file takes no part
+	keepFlag   bool   // stays flagged: worth another look in a later run
+	deferred   bool   // kept for a reason that can pass (Stats.Deferred)
+	frozen     bool   // kept only because its volume is read-only
 	// sharedExt are the extents FIEMAP calls shared (usually none): the
 	// others are used by this file alone.
 	sharedExt []btrfs.Extent
@@ -352,7 +327,10 @@ type instance struct {
 	sample uint64
 	hasSmp bool
 	rep    *file // the file read for the instance
-	failed bool
+	stored bool  // hash is the stored one, not read in this pass
+	// suspect: the stored hash was contradicted by the kernel (it found a
+	// destination different from its source); it is not kept
+	suspect bool
 }
 
 type group struct {
@@ -360,9 +338,12 @@ type group struct {
 	members       int
 	files         []*file
 	instances     []*instance
-	done          bool // nothing left to do after examination
-	alreadyShared bool // all members shared their extents already
-	sets          int  // identical sets found
+	plans         []*plan
+	steps         []step // what execute does, in order
+	done          bool   // nothing left to do after examination
+	executed      bool   // its plans were carried out
+	alreadyShared bool   // all members shared their extents already
+	sets          int    // identical sets found
 }
 
 // open opens a member by file handle, read-only.
@@ -427,14 +408,33 @@ func (p *pass) window(ctx context.Context, groups []*group, b *store.Batch) erro
 	if err := p.readAll(ctx, groups); err != nil {
 		return err
 	}
-	if testHookBeforeShare != nil {
-		testHookBeforeShare()
-	}
+	p.hook(HookRead)
 	t2 := time.Now()
 	p.stats.ReadTime += t2.Sub(t1)
 	defer func() { p.stats.ShareTime += time.Since(t2) }()
-	// Groups are independent: share them in parallel. Everything but the
-	// kernel's compare-and-share runs under p.mu (see shareSet).
+	err := p.shareAll(ctx, groups, b)
+	for _, g := range groups {
+		p.leave(g, b) // groups left undone: interrupted, or halted
+	}
+	return err
+}
+
+// shareAll plans the sets of every group (source, destinations, what
+// sharing frees), logs them as intents, then shares them. Groups are
+// independent: they are planned and shared in parallel; everything but
+// the kernel's work runs under p.mu (see sharePlan).
+func (p *pass) shareAll(ctx context.Context, groups []*group, b *store.Batch) error {
+	err := p.parallel(ctx, len(groups), func(i int) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.plan(groups[i])
+	})
+	if err != nil {
+		return err
+	}
+	if err := p.logIntents(ctx, groups); err != nil {
+		return err
+	}
 	return p.parallel(ctx, len(groups), func(i int) {
 		if ctx.Err() != nil {
 			return
@@ -442,7 +442,13 @@ func (p *pass) window(ctx context.Context, groups []*group, b *store.Batch) erro
 		g := groups[i]
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		p.share(g, b)
+		if p.halted != "" && !g.done {
+			return
+		}
+		p.execute(g, b)
+		if p.halted != "" && !g.done {
+			return // not done: counted in Stats.GroupsLeft
+		}
 		p.emit(GroupDone{Size: g.size, Members: len(g.files), AlreadyShared: g.alreadyShared, Sets: g.sets})
 		p.progress.Group++
 		p.progress.Size = g.size

@@ -20,10 +20,12 @@ func TestConcurrentWriterKeepsItsContent(t *testing.T) {
 	f3 := testfs.WriteFile(t, sv+"/f3", data)
 	e := newEnv(t, fs, "vol:"+sv)
 	written := testfs.Bytes(2, 1<<20)
-	testHookBeforeShare = func() {
-		testfs.WriteFile(t, f3, written) // same size, other bytes
+	TestHook = func(at HookPoint) {
+		if at == HookRead {
+			testfs.WriteFile(t, f3, written) // same size, other bytes
+		}
 	}
-	defer func() { testHookBeforeShare = nil }()
+	defer func() { TestHook = nil }()
 	st, events := e.run(t, Options{})
 	if !testfs.Shares(t, f1, f2) {
 		t.Error("the unchanged copies were not shared")

@@ -3,6 +3,7 @@ package dedupe
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"sync"
 )
 
@@ -57,18 +58,33 @@ func (p *pass) readAll(ctx context.Context, groups []*group) error {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, readBuf); return &b }}
 
-// read samples or hashes one instance through one of its files.
+// errShortRead is a file that ended before (or went on after) the size it
+// had when it was examined: it changed meanwhile.
+var errShortRead = errors.New("the file's size changed while it was read")
+
+// read samples or hashes one instance through one of its files (they
+// share their data, so any will do). When none can be read, each of them
+// is skipped, with the reason of the last failure.
 func (p *pass) read(j readJob) {
 	in := j.in
+	var failure error
 	for _, f := range in.files {
 		h, err := p.handle(f)
 		if err != nil {
+			if gone(err) {
+				p.mu.Lock()
+				f.skip = reasonGone
+				p.mu.Unlock()
+			} else {
+				failure = err
+			}
 			continue
 		}
 		if j.sample {
 			s, err := Sample(h, j.size)
 			release(f, h)
 			if err != nil {
+				failure = err
 				continue
 			}
 			p.mu.Lock()
@@ -85,20 +101,33 @@ func (p *pass) read(j readJob) {
 		p.mu.Lock()
 		p.stats.BytesRead += n
 		p.mu.Unlock()
-		if err != nil || uint64(n) != j.size {
+		if err == nil && uint64(n) != j.size {
+			err = errShortRead
+		}
+		if err != nil {
+			failure = err
 			continue
 		}
 		hash := make([]byte, 24)
 		copy(hash, sum[:])
 		binary.LittleEndian.PutUint64(hash[16:], smp)
 		p.mu.Lock()
-		in.hash, in.rep = hash, f
+		in.hash, in.rep, in.stored = hash, f, false
 		in.sample, in.hasSmp = smp, true
 		p.stats.FilesHashed++
 		p.mu.Unlock()
 		return
 	}
 	p.mu.Lock()
-	in.failed = true
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	reason := readFailure(failure)
+	if errors.Is(failure, errShortRead) {
+		reason = ReasonChanged
+	}
+	for _, f := range in.files {
+		if f.skip == "" {
+			f.skip = reason
+			p.skipped(f, reason, failure)
+		}
+	}
 }

@@ -11,25 +11,28 @@ import (
 // the printers, which map every code of Reasons to their own text.
 type Reason string
 
-// The reasons a file is skipped, by code. "Kept flagged" means the file
-// stays a candidate, so the next run tries it again.
+// The reasons a file is skipped, by code. A reason that can pass (see
+// Transient) keeps the file for the next run: it stays flagged, so the
+// next run tries it again, and the run says so in its exit status. The
+// others are remembered: the file is not tried again until it changes.
 //
-//	code            meaning                                                     kept flagged
+//	code            meaning                                                     can pass
 //	changed         its size or content changed while being deduplicated       yes
 //	unreadable      it could not be opened, examined or read                   yes
 //	nocow-alone     its NOCOW flag differs from all its identical copies        no
-//	nocow-mismatch  its NOCOW flag differs from the source's (dedup-files)      -
+//	nocow-mismatch  its NOCOW flag differs from the source's (dedup-files)      no
 //	immutable       it has the immutable attribute (the kernel refuses)         no
 //	swapfile        it is an active swap file (the kernel refuses)              no
 //	busy            a btrfs send uses its subvolume (EAGAIN)                    yes
-//	read-only       it is on a read-only mount or subvolume (EROFS)             no
+//	read-only       it is on a read-only mount (EROFS)                          yes
+//	no-space        the filesystem is out of space or quota (ENOSPC, EDQUOT)    yes
 //	other-fs        it is on another filesystem (EXDEV)                         no
-//	io-error        the kernel hit an I/O error (EIO)                           yes
+//	io-error        the kernel hit an I/O error (EIO), e.g. a bad checksum      yes
 //	refused         the kernel refused to share it for another reason          yes
 //	missing         no file by that name (dedup-files --fdupes)                -
 //	not-regular     not a regular file (dedup-files --fdupes)                  -
 //
-// Files of read-only volumes that only serve as sources are never
+// Files of read-only subvolumes that only serve as sources are never
 // skipped: see Stats.KeptReadOnly.
 const (
 	ReasonChanged       Reason = "changed"
@@ -40,6 +43,7 @@ const (
 	ReasonSwapfile      Reason = "swapfile"
 	ReasonBusy          Reason = "busy"
 	ReasonReadOnlyFS    Reason = "read-only"
+	ReasonNoSpace       Reason = "no-space"
 	ReasonOtherFS       Reason = "other-fs"
 	ReasonIO            Reason = "io-error"
 	ReasonRefused       Reason = "refused"
@@ -51,9 +55,20 @@ const (
 func Reasons() []Reason {
 	return []Reason{
 		ReasonChanged, ReasonUnreadable, ReasonNocowAlone, ReasonNocowMismatch, ReasonImmutable,
-		ReasonSwapfile, ReasonBusy, ReasonReadOnlyFS, ReasonOtherFS, ReasonIO, ReasonRefused,
+		ReasonSwapfile, ReasonBusy, ReasonReadOnlyFS, ReasonNoSpace, ReasonOtherFS, ReasonIO, ReasonRefused,
 		ReasonMissing, ReasonNotRegular,
 	}
+}
+
+// Transient reports whether r can pass without the file changing: a file
+// skipped for it is kept for the next run (it stays flagged).
+func (r Reason) Transient() bool {
+	switch r {
+	case ReasonNocowAlone, ReasonNocowMismatch, ReasonImmutable, ReasonSwapfile, ReasonOtherFS,
+		ReasonMissing, ReasonNotRegular:
+		return false
+	}
+	return r != reasonGone
 }
 
 // reasonGone marks a member whose inode no longer exists (its row is
@@ -71,6 +86,8 @@ func reasonFor(err error) Reason {
 		return ReasonBusy
 	case errors.Is(err, unix.EROFS):
 		return ReasonReadOnlyFS
+	case errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EDQUOT):
+		return ReasonNoSpace
 	case errors.Is(err, unix.EXDEV):
 		return ReasonOtherFS
 	case errors.Is(err, unix.EIO):
@@ -80,8 +97,18 @@ func reasonFor(err error) Reason {
 	}
 }
 
-// retryLater reports whether a file skipped for r is worth another try in
-// a later run (it stays flagged).
-func retryLater(r Reason) bool {
-	return r == ReasonBusy || r == ReasonIO || r == ReasonRefused
+// readFailure maps an error met opening, examining or reading a file to a
+// skip reason: the filesystem-wide conditions and EIO keep their own
+// codes, anything else is "unreadable".
+func readFailure(err error) Reason {
+	switch r := reasonFor(err); r {
+	case ReasonIO, ReasonReadOnlyFS, ReasonNoSpace, ReasonBusy:
+		return r
+	}
+	return ReasonUnreadable
 }
+
+// halts reports whether a share refused for r stops the pass over the
+// filesystem: a read-only or full filesystem refuses every other share
+// too, so one notice says it for all of them.
+func halts(r Reason) bool { return r == ReasonReadOnlyFS || r == ReasonNoSpace }

@@ -8,9 +8,30 @@ import (
 	"github.com/bedup/bedup/internal/store"
 )
 
-// share makes the identical instances of a group share one source's
-// extents.
-func (p *pass) share(g *group, b *store.Batch) {
+// plan is one identical set of a group and what to do with it: share
+// the source's extents into the destinations.
+type plan struct {
+	set    []*instance
+	src    *instance
+	dests  []*file
+	fr     freeable
+	freed  int64 // what sharing into every destination frees
+	intent int64 // id of its logged intent (0: none)
+}
+
+// step is one thing execute does, in order: report a file skipped (the
+// reason was found while planning), or carry out a plan.
+type step struct {
+	skip   *file
+	reason Reason
+	plan   *plan
+}
+
+// plan finds the identical sets of a group, and for each its source, its
+// destinations and what sharing them would free. What it finds is done
+// (reported, shared) by execute, in order. It is called with p.mu held and
+// releases it only around the kernel's work.
+func (p *pass) plan(g *group) {
 	if g.done {
 		return
 	}
@@ -50,7 +71,7 @@ func (p *pass) share(g *group, b *store.Batch) {
 			// Its identical copies are on the other side of the NOCOW line.
 			for _, f := range set[0].files {
 				if f.vol.Writable {
-					p.skipped(f, ReasonNocowAlone, nil)
+					g.steps = append(g.steps, step{skip: f, reason: ReasonNocowAlone})
 				}
 			}
 		}
@@ -58,41 +79,109 @@ func (p *pass) share(g *group, b *store.Batch) {
 			continue
 		}
 		g.sets++
-		p.shareSet(g.size, set, b)
+		src, roles := decide(set)
+		pl := &plan{set: set, src: src}
+		if pl.dests = p.destinations(g, set, roles); len(pl.dests) == 0 {
+			continue
+		}
+		p.mu.Unlock()
+		pl.fr = p.freeable(set, pl.src, pl.dests)
+		p.mu.Lock()
+		all := map[fileKey]bool{}
+		for _, f := range pl.dests {
+			all[keyOf(f)] = true
+		}
+		pl.freed = pl.fr.freed(all)
+		g.plans = append(g.plans, pl)
+		g.steps = append(g.steps, step{plan: pl})
+	}
+}
+
+// execute carries out a group's plans, then records the group.
+func (p *pass) execute(g *group, b *store.Batch) {
+	if g.executed || g.done {
+		g.executed = true
+		return
+	}
+	g.executed = true
+	for _, s := range g.steps {
+		if s.plan == nil {
+			p.skipped(s.skip, s.reason, nil)
+			continue
+		}
+		p.sharePlan(g.size, s.plan, b)
+		if s.plan.intent != 0 {
+			b.IntentDone(s.plan.intent)
+		}
+	}
+	if p.halted != "" {
+		// Halted on the way: the group stays as flagged as it was.
+		for _, f := range g.files {
+			f.keepFlag = f.keepFlag || f.m.Flagged
+		}
 	}
 	p.finish(g, b)
 	p.remember(g, b)
 }
 
-// shareSet shares the source instance of an identical set into the
-// instances to merge (see plan.go), reports it and logs the event. It
-// is called with p.mu held and releases it only around the kernel's work.
-func (p *pass) shareSet(size uint64, set []*instance, b *store.Batch) {
-	src, roles := plan(set)
+// leave records a group that was examined but not shared (the pass was
+// interrupted or halted): what was learnt is kept, and so is every flag,
+// so the next run takes the group up again.
+func (p *pass) leave(g *group, b *store.Batch) {
+	if g.executed || g.done {
+		return
+	}
+	g.executed = true
+	for _, s := range g.steps {
+		switch {
+		case s.plan == nil:
+			p.skipped(s.skip, s.reason, nil)
+		case s.plan.intent != 0:
+			b.IntentDone(s.plan.intent)
+		}
+	}
+	for _, f := range g.files {
+		f.keepFlag = f.keepFlag || f.m.Flagged
+	}
+	p.finish(g, b)
+}
+
+// sharePlan shares the plan's source into its destinations, reports it
+// and logs the event. It is called with p.mu held and releases it only
+// around the kernel's work. When the source cannot be opened, the
+// destinations are kept for the next run (the source is named once).
+func (p *pass) sharePlan(size uint64, pl *plan, b *store.Batch) {
+	src := pl.src
 	rep := src.rep
 	if rep == nil {
 		rep = src.files[0]
 	}
 	sf, err := p.handle(rep)
 	if err != nil {
-		for _, in := range set {
-			for _, f := range in.files {
-				f.keepFlag = true
-			}
+		if gone(err) {
+			rep.skip = reasonGone
+		} else {
+			p.skipped(rep, readFailure(err), err)
 		}
-		p.skipped(rep, ReasonUnreadable, err)
+		for _, f := range pl.dests {
+			f.keepFlag = true
+			f.deferred = f.deferred || !gone(err)
+		}
 		return
 	}
 	defer release(rep, sf)
 	if p.o.Defrag && rep.vol.Writable && !p.o.DryRun {
 		p.defrag(src, rep, sf, size)
 	}
-	dests := p.destinations(set, roles)
-	p.mu.Unlock()
-	fr := p.freeable(set, src, dests)
-	p.mu.Lock()
-	done := p.shareInto(sf, size, dests)
-	p.record(size, set, src, rep, done, fr, b)
+	done, differ := p.shareInto(sf, size, pl.dests)
+	for _, f := range differ {
+		// A file changed after it was read is flagged by the next scan;
+		// but a stored fingerprint that led here may be stale (see
+		// stillHolds): either side's is forgotten.
+		src.suspect = src.suspect || src.stored
+		f.inst.suspect = f.inst.suspect || f.inst.stored
+	}
+	p.record(size, pl, rep, done, b)
 }
 
 // defrag rewrites the source before it is shared (--defrag).
@@ -112,20 +201,27 @@ func (p *pass) defrag(src *instance, rep *file, sf *os.File, size uint64) {
 
 // shareInto asks the kernel to share the first size bytes of sf into the
 // destinations, up to MaxDedupeDests per call, and returns those that now
-// share them. Under DryRun it asks nothing and returns every destination
-// that could be opened.
-func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) []*file {
-	var done []*file
+// share them, and those the kernel found different. Under DryRun it asks nothing and returns every destination
+// that could be opened. A read-only or full filesystem halts the pass: the
+// destinations it refused, and those not yet asked, are kept silently.
+func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) (done, differ []*file) {
 	for len(dests) > 0 {
 		batch := dests[:min(len(dests), btrfs.MaxDedupeDests)]
 		dests = dests[len(batch):]
 		var open []btrfs.DedupeDest
 		var which []*file
 		for _, f := range batch {
+			if p.halted != "" {
+				p.deferred(f, p.halted)
+				continue
+			}
 			h, err := p.handle(f)
-			if err != nil {
-				f.keepFlag = !gone(err)
-				p.skipped(f, ReasonUnreadable, err)
+			switch {
+			case gone(err):
+				f.skip = reasonGone
+				continue
+			case err != nil:
+				p.skipped(f, readFailure(err), err)
 				continue
 			}
 			if p.o.DryRun {
@@ -142,35 +238,38 @@ func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) []*file {
 		p.mu.Unlock() // the long part: the kernel reads and compares
 		res := btrfs.Dedupe(sf, 0, size, open)
 		p.mu.Lock()
+		p.hook(HookDedupe)
 		calls := 0
 		for i, r := range res {
 			f := which[i]
 			release(f, open[i].File)
 			calls = max(calls, r.Calls) // one ioctl per chunk serves the whole batch
-			switch r.Status {
-			case btrfs.DedupeSame:
+			switch reason := reasonFor(r.Err); {
+			case r.Status == btrfs.DedupeSame:
 				done = append(done, f)
-			case btrfs.DedupeDiffers:
-				f.keepFlag = true
+			case r.Status == btrfs.DedupeDiffers:
 				p.skipped(f, ReasonChanged, nil)
+				differ = append(differ, f)
+			case halts(reason):
+				p.halt(reason, r.Err)
+				p.deferred(f, reason)
 			default:
-				reason := reasonFor(r.Err)
-				f.keepFlag = retryLater(reason)
 				p.skipped(f, reason, r.Err)
 			}
 		}
 		p.stats.DedupeCalls += calls
 	}
-	return done
+	return done, differ
 }
 
 // record accounts for the destinations that now share the source (or
 // would, under DryRun): counts, their new extent prints, the bytes freed,
 // the Shared event and the database's log entry.
-func (p *pass) record(size uint64, set []*instance, src *instance, rep *file, done []*file, fr freeable, b *store.Batch) {
+func (p *pass) record(size uint64, pl *plan, rep *file, done []*file, b *store.Batch) {
 	if len(done) == 0 {
 		return
 	}
+	set, src := pl.set, pl.src
 	ok := map[*file]bool{}
 	users := map[fileKey]bool{}
 	event := []store.EventInode{{VolID: rep.m.VolID, Ino: rep.m.Ino}}
@@ -200,7 +299,7 @@ func (p *pass) record(size uint64, set []*instance, src *instance, rep *file, do
 			in.print, in.hash = src.print, src.hash
 		}
 	}
-	freed := fr.freed(users)
+	freed := pl.fr.freed(users)
 	p.stats.BytesFreed += freed
 	b.Event(p.fsID, size, uint64(freed), event)
 	if p.o.Events == nil {

@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/bedup/bedup/internal/dedupe"
@@ -29,6 +30,35 @@ type DedupOptions struct {
 	// ResolvePaths and Events are set from the run's.
 	NoExtents bool
 	Extents   partial.Options
+	// Window is how many size groups each committed batch holds (0: the
+	// default; tests make windows small).
+	Window int
+}
+
+// DeferredError ends a dedup run that did its work but kept files for the
+// next run: they could not be examined, read or shared for a reason that
+// can pass (an I/O error, a read-only or full filesystem, a busy
+// subvolume, a change meanwhile). Each was named (a Skipped event, or the
+// Halted event of a filesystem that stopped early) and the summary counts
+// them. It is no failure; main gives it its own exit status.
+type DeferredError struct {
+	Files  int // files kept for the next run
+	Groups int // size groups left undone by passes that halted
+}
+
+func (e *DeferredError) Error() string {
+	if e.Groups == 0 {
+		return fmt.Sprintf("%d %s deferred to the next run", e.Files, plural(e.Files, "file", "files"))
+	}
+	return fmt.Sprintf("stopped early: %d %s and %d size %s deferred to the next run",
+		e.Files, plural(e.Files, "file", "files"), e.Groups, plural(e.Groups, "group", "groups"))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // pass is the volumes deduplicated together: one filesystem, or one
@@ -61,6 +91,7 @@ func (t *Tracking) Dedup(ctx context.Context, db *store.DB, o DedupOptions, rep 
 		st, err := dedupe.Run(ctx, db, p.fsID, p.vols, dedupe.Options{
 			Defrag:       o.Defrag,
 			IOThreads:    readers(o.IOThreads, p.rotational),
+			Window:       o.Window,
 			DryRun:       o.DryRun,
 			ResolvePaths: o.ResolvePaths,
 			Events:       func(e dedupe.Event) { rep.DedupeEvent(p.fs, e) },
@@ -70,22 +101,27 @@ func (t *Tracking) Dedup(ctx context.Context, db *store.DB, o DedupOptions, rep 
 		if err != nil {
 			return sum, err
 		}
+		if st.Halted != "" {
+			continue // the filesystem turned read-only or full: nothing more to do there
+		}
 		pst, err := partialPass(ctx, db, p, o, rep)
 		sum.Partial.Add(pst)
 		if err != nil {
 			return sum, err
 		}
 	}
-	if o.DryRun || sum.Total.FilesShared == 0 && sum.Partial.FilesShared == 0 {
-		return sum, nil
-	}
-	// Bring the scan positions past bedup's own shares while their b-tree
-	// leaves are still cached: they were recorded as no change, and the
-	// next run starts from here instead of walking them cold.
-	for _, tv := range t.Volumes {
-		if _, err := scan.Volume(ctx, db, tv.V, scan.Options{Exclude: Excludes(db, tv.V)}); err != nil {
-			return sum, err
+	if !o.DryRun && (sum.Total.FilesShared > 0 || sum.Partial.FilesShared > 0) {
+		// Bring the scan positions past bedup's own shares while their
+		// b-tree leaves are still cached: they were recorded as no change,
+		// and the next run starts from here instead of walking them cold.
+		for _, tv := range t.Volumes {
+			if _, _, err := scanVolume(ctx, db, tv.V, scan.Options{Exclude: Excludes(db, tv.V)}, rep); err != nil {
+				return sum, err
+			}
 		}
+	}
+	if n, g := sum.Total.Deferred, sum.Total.GroupsLeft; n > 0 || g > 0 {
+		return sum, &DeferredError{Files: n, Groups: g}
 	}
 	return sum, nil
 }

@@ -72,6 +72,9 @@ const (
 	// database was in use, a filesystem went away while it was
 	// discovered); the next pass tries again.
 	NoticePassSkipped NoticeCode = "pass-skipped"
+	// NoticeVolumeGone: the subvolume Subject was deleted during the run
+	// (Err: what failed because of it); its tracked files are forgotten.
+	NoticeVolumeGone NoticeCode = "volume-gone"
 )
 
 // Notice is one thing worth telling that does not stop the run.

@@ -102,9 +102,12 @@ func (t *Tracking) Scan(ctx context.Context, db *store.DB, o TrackOptions, rep R
 			return VolumeScan{FS: ref, Volume: v.Desc, SubvolID: v.ID, SourceOnly: i >= len(set.Volumes), Result: r}
 		}
 		progress := func(r scan.Result) { rep.ScanProgress(report(r)) }
-		r, err := scan.Volume(ctx, db, v, scan.Options{SizeCutoff: o.SizeCutoff, Exclude: Excludes(db, v), Progress: progress})
+		r, gone, err := scanVolume(ctx, db, v, scan.Options{SizeCutoff: o.SizeCutoff, Exclude: Excludes(db, v), Progress: progress}, rep)
 		if err != nil {
 			return err
+		}
+		if gone {
+			continue
 		}
 		writable := i < len(set.Volumes)
 		if writable {

@@ -69,6 +69,9 @@ type Member struct {
 	Hash       []byte // as stored by SetResult, or nil
 	Extents    []byte // extent-map fingerprint the hash was taken with, or nil
 	Frozen     bool   // as stored by SetFrozen
+	// HashTransid: no data written after this transaction is in Hash (0:
+	// unknown).
+	HashTransid uint64
 }
 
 // MembersQuery lists the inodes of one size in a scope, through one
@@ -78,7 +81,7 @@ type MembersQuery struct{ stmt *sql.Stmt }
 // PrepareMembers prepares the query for the scope.
 func (d *DB) PrepareMembers(ctx context.Context, s *Scope) (*MembersQuery, error) {
 	stmt, err := d.db.PrepareContext(ctx, `
-		SELECT vol_id, ino, generation, transid, has_updates, hash, extents, frozen
+		SELECT vol_id, ino, generation, transid, has_updates, hash, extents, frozen, coalesce(hash_transid, 0)
 		FROM Inode INDEXED BY ix_Inode_size WHERE size = ? AND `+s.cond()+`
 		ORDER BY vol_id, ino`)
 	if err != nil {
@@ -100,7 +103,7 @@ func (q *MembersQuery) Members(ctx context.Context, size uint64) ([]Member, erro
 	var out []Member
 	for rows.Next() {
 		var m Member
-		if err := rows.Scan(&m.VolID, &m.Ino, &m.Generation, &m.Transid, &m.Flagged, &m.Hash, &m.Extents, &m.Frozen); err != nil {
+		if err := rows.Scan(&m.VolID, &m.Ino, &m.Generation, &m.Transid, &m.Flagged, &m.Hash, &m.Extents, &m.Frozen, &m.HashTransid); err != nil {
 			return nil, err
 		}
 		out = append(out, m)
@@ -124,12 +127,13 @@ const (
 	opTransid
 	opEvent
 	opFrozen
+	opIntentDone
 )
 
 type batchOp struct {
 	kind          opKind
 	volID         int64
-	ino, n        uint64 // n: transid, or event size
+	ino, n        uint64 // n: transid, event size, or intent id
 	freed         uint64
 	hash, extents []byte
 	flagged       bool
@@ -138,20 +142,23 @@ type batchOp struct {
 
 // batchSQL holds the statement of each kind of write.
 var batchSQL = map[opKind]string{
-	opResult:  `UPDATE Inode SET hash = ?, extents = ?, has_updates = ? WHERE vol_id = ? AND ino = ?`,
-	opFlag:    `UPDATE Inode SET has_updates = ? WHERE vol_id = ? AND ino = ?`,
-	opDrop:    `DELETE FROM Inode WHERE vol_id = ? AND ino = ?`,
-	opTransid: `UPDATE Inode SET transid = ? WHERE vol_id = ? AND ino = ?`,
-	opFrozen:  `UPDATE Inode SET frozen = ? WHERE vol_id = ? AND ino = ?`,
+	opResult:     `UPDATE Inode SET hash = ?, extents = ?, hash_transid = ?, has_updates = ? WHERE vol_id = ? AND ino = ?`,
+	opFlag:       `UPDATE Inode SET has_updates = ? WHERE vol_id = ? AND ino = ?`,
+	opDrop:       `DELETE FROM Inode WHERE vol_id = ? AND ino = ?`,
+	opTransid:    `UPDATE Inode SET transid = ? WHERE vol_id = ? AND ino = ?`,
+	opFrozen:     `UPDATE Inode SET frozen = ? WHERE vol_id = ? AND ino = ?`,
+	opIntentDone: `DELETE FROM DedupIntent WHERE id = ?`,
 }
 
 // NewBatch starts an empty batch.
 func (d *DB) NewBatch() *Batch { return &Batch{d: d} }
 
 // SetResult records what dedup learnt about an inode: its content
-// fingerprint and the extent map it holds, and whether it stays flagged.
-func (b *Batch) SetResult(volID int64, ino uint64, hash, extents []byte, flagged bool) {
-	b.ops = append(b.ops, batchOp{kind: opResult, volID: volID, ino: ino, hash: hash, extents: extents, flagged: flagged})
+// fingerprint, the extent map it holds, the transaction up to which its
+// data is in the fingerprint (no later write is), and whether it stays
+// flagged.
+func (b *Batch) SetResult(volID int64, ino uint64, hash, extents []byte, hashTransid uint64, flagged bool) {
+	b.ops = append(b.ops, batchOp{kind: opResult, volID: volID, ino: ino, hash: hash, extents: extents, n: hashTransid, flagged: flagged})
 }
 
 // SetFlag sets or clears an inode's flag, keeping what else is stored.
@@ -183,6 +190,13 @@ func (b *Batch) Event(fsID int64, size, freed uint64, inodes []EventInode) {
 	b.ops = append(b.ops, batchOp{kind: opEvent, volID: fsID, n: size, freed: freed, inodes: inodes})
 }
 
+// IntentDone deletes a logged intent (LogIntents) whose share is recorded
+// by this batch (its Event, when anything was shared): both commit
+// together.
+func (b *Batch) IntentDone(id int64) {
+	b.ops = append(b.ops, batchOp{kind: opIntentDone, n: uint64(id)})
+}
+
 // Len is the number of pending writes.
 func (b *Batch) Len() int { return len(b.ops) }
 
@@ -208,7 +222,7 @@ func (b *Batch) Commit(ctx context.Context) error {
 		stmts[k] = s
 		return s, err
 	}
-	const opEventInode = opFrozen + 1
+	const opEventInode = opIntentDone + 1
 	created := time.Now().UTC().Format(time.RFC3339Nano)
 	for _, op := range b.ops {
 		var s *sql.Stmt
@@ -223,13 +237,19 @@ func (b *Batch) Commit(ctx context.Context) error {
 		ino := int64(op.ino)
 		switch op.kind {
 		case opResult:
-			_, err = s.ExecContext(ctx, op.hash, op.extents, op.flagged, op.volID, ino)
+			var transid any // NULL: unknown
+			if op.n != 0 && op.hash != nil {
+				transid = int64(op.n)
+			}
+			_, err = s.ExecContext(ctx, op.hash, op.extents, transid, op.flagged, op.volID, ino)
 		case opFlag, opFrozen: // the flag, or frozen, in op.flagged
 			_, err = s.ExecContext(ctx, op.flagged, op.volID, ino)
 		case opDrop:
 			_, err = s.ExecContext(ctx, op.volID, ino)
 		case opTransid:
 			_, err = s.ExecContext(ctx, int64(op.n), op.volID, ino)
+		case opIntentDone:
+			_, err = s.ExecContext(ctx, int64(op.n))
 		case opEvent:
 			var id int64
 			if err = s.QueryRowContext(ctx, op.volID, int64(op.n), int64(op.freed), created).Scan(&id); err != nil {

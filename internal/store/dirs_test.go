@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// A version 1 database is brought up to date with its rows kept, and
+// A version 1 database is brought to the current version with its rows kept, and
 // every volume is scanned again from generation 0 so that the parents of
 // the inodes it already tracks get recorded.
 func TestMigrateFromV1(t *testing.T) {
@@ -21,6 +21,7 @@ func TestMigrateFromV1(t *testing.T) {
 	// Make it a version 1 database holding one scanned volume.
 	for _, q := range []string{
 		`DROP INDEX ix_Inode_frozen`, `ALTER TABLE Inode DROP COLUMN frozen`,
+		`DROP TABLE DedupIntentInode`, `DROP TABLE DedupIntent`,
 		`DROP TRIGGER tr_Inode_parents`, `DROP TABLE InodeParent`, `PRAGMA user_version = 1`,
 		// Later versions' objects go too (the block index of version 3).
 		`DROP TRIGGER tr_Inode_extentfile`, `DROP TABLE ExtentFile`, `DROP TABLE ExtentKey`, `DROP TABLE ExtentGone`,

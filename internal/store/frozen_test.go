@@ -31,10 +31,10 @@ func TestFrozen(t *testing.T) {
 	scan(v.ID, 300, 301)
 	scan(other.ID, 302)
 	b := d.NewBatch()
-	b.SetResult(v.ID, 300, []byte{1}, []byte{2}, false)
+	b.SetResult(v.ID, 300, []byte{1}, []byte{2}, 0, false)
 	b.SetFrozen(v.ID, 300, true)
-	b.SetResult(v.ID, 301, []byte{1}, []byte{3}, false)
-	b.SetResult(other.ID, 302, []byte{1}, []byte{4}, false)
+	b.SetResult(v.ID, 301, []byte{1}, []byte{3}, 0, false)
+	b.SetResult(other.ID, 302, []byte{1}, []byte{4}, 0, false)
 	if err := b.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +104,7 @@ func TestMigrateFromV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
+		`DROP TABLE DedupIntentInode`, `DROP TABLE DedupIntent`,
 		`DROP INDEX ix_Inode_frozen`, `ALTER TABLE Inode DROP COLUMN frozen`, `PRAGMA user_version = 3`,
 		`INSERT INTO Filesystem (id, uuid) VALUES (1, 'u')`,
 		`INSERT INTO Volume (id, fs_id, root_id, size_cutoff) VALUES (1, 1, 5, 4096)`,

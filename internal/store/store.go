@@ -36,10 +36,12 @@ var (
 	schemaV3 string
 	//go:embed schema_v4.sql
 	schemaV4 string
+	//go:embed schema_v5.sql
+	schemaV5 string
 )
 
 // migrations[i] takes the schema from version i to i+1 (PRAGMA user_version).
-var migrations = []string{schemaV1, schemaV2, schemaV3, schemaV4}
+var migrations = []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5}
 
 // SchemaVersion is the schema version this build writes.
 var SchemaVersion = len(migrations)
@@ -52,6 +54,7 @@ type DB struct {
 	db   *sql.DB
 	file *os.File // holds the flock; nil when read-only
 	Path string
+	shm  bool // Open created the -shm file (see sharedMemoryInPlace)
 }
 
 // Options change how Open treats the database.
@@ -105,9 +108,13 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 			return nil, err
 		}
 		d.file = f
+		d.shm = sharedMemoryInPlace(path)
 	}
 	if err := d.open(ctx, o.ReadOnly); err != nil {
 		d.Close()
+		if d.shm {
+			os.Remove(path + "-shm") // not a database: leave nothing behind
+		}
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
 	return d, nil

@@ -160,6 +160,8 @@ func (j *JSON) DedupeEvent(fs run.FilesystemRef, e dedupe.Event) {
 	case dedupe.Skipped:
 		j.emit("skipped", map[string]any{"filesystem": fs.UUID, "file": fileJSON(e.File.Path, e.File.VolumeID, e.File.Ino),
 			"reason": string(e.Reason), "error": errString(e.Err)})
+	case dedupe.Halted:
+		j.emit("halted", map[string]any{"filesystem": fs.UUID, "reason": string(e.Reason), "error": errString(e.Err)})
 	case dedupe.Shared:
 		dests := make([]any, len(e.Dests))
 		for i, d := range e.Dests {
@@ -176,6 +178,10 @@ func (j *JSON) DedupeEvent(fs run.FilesystemRef, e dedupe.Event) {
 }
 
 func statsJSON(s dedupe.Stats) map[string]any {
+	var halted any
+	if s.Halted != "" {
+		halted = string(s.Halted)
+	}
 	skipped := map[string]int{}
 	n := 0
 	for r, c := range s.Skipped {
@@ -186,7 +192,8 @@ func statsJSON(s dedupe.Stats) map[string]any {
 		"size_groups": s.Groups, "already_shared_groups": s.AlreadyShared, "files_shared": s.FilesShared,
 		"bytes_deduplicated": s.BytesDeduped, "bytes_freed": s.BytesFreed, "bytes_read": s.BytesRead,
 		"files_hashed": s.FilesHashed, "files_sampled": s.FilesSampled, "dedupe_calls": s.DedupeCalls,
-		"files_skipped": n, "skipped": skipped, "kept_read_only": s.KeptReadOnly, "files_excluded": s.Excluded, "deleted_files_forgotten": s.Dropped,
+		"files_skipped": n, "skipped": skipped, "files_deferred": s.Deferred, "size_groups_left": s.GroupsLeft,
+		"halted": halted, "kept_read_only": s.KeptReadOnly, "files_excluded": s.Excluded, "deleted_files_forgotten": s.Dropped,
 		"examine_seconds": s.ExamineTime.Seconds(), "read_seconds": s.ReadTime.Seconds(), "share_seconds": s.ShareTime.Seconds(),
 	}
 }

@@ -77,6 +77,8 @@ func (t *Text) Notice(n run.Notice) {
 		t.notice("skipping %s: not mounted read-write", Path(n.Subject))
 	case run.NoticeSourcesOnly:
 		t.notice("%d read-only subvolume(s) in %s only serve as sources (name them, or use --include-frozen, to deduplicate inside them)", n.Count, Path(n.Subject))
+	case run.NoticeVolumeGone:
+		t.notice("%s: the subvolume was deleted during the run; its files are forgotten", Path(n.Subject))
 	case run.NoticeNotTopLevel:
 		t.notice("%s is not the top-level subvolume: only it and the subvolumes below it are included (name the filesystem UUID for all)", Path(n.Subject))
 	default:
@@ -136,6 +138,12 @@ func (t *Text) DedupeEvent(fs run.FilesystemRef, e dedupe.Event) {
 			why += fmt.Sprintf(" (%v)", e.Err)
 		}
 		t.notice("%s: %s", Path(e.File.Path), why)
+	case dedupe.Halted:
+		why := ReasonText(e.Reason)
+		if e.Err != nil {
+			why += fmt.Sprintf(" (%v)", e.Err)
+		}
+		t.notice("%s: %s: stopped deduplicating it; what is left is kept for the next run", fs.Desc, why)
 	case dedupe.Shared:
 		if t.o.Quiet || !(t.o.Verbose || e.DryRun) {
 			return
@@ -221,6 +229,12 @@ func (t *Text) stats(s dedupe.Stats, dry bool, in string) {
 		t.line("%sfiles skipped: 0", in)
 	} else {
 		t.line("%sfiles skipped: %d (%s)", in, n, strings.Join(skipped, "; "))
+	}
+	if s.Deferred > 0 {
+		t.line("%sfiles kept for the next run: %d", in, s.Deferred)
+	}
+	if s.GroupsLeft > 0 {
+		t.line("%ssize groups left for the next run: %d (stopped early: %s)", in, s.GroupsLeft, ReasonText(s.Halted))
 	}
 	if s.KeptReadOnly > 0 {
 		t.line("%sfiles kept in read-only snapshots: %d (name them, or use --include-frozen, to deduplicate inside them)", in, s.KeptReadOnly)
