@@ -261,6 +261,28 @@ func (d *DB) DeleteInode(ctx context.Context, volID int64, ino uint64) error {
 	return nil
 }
 
+// ForgetInodes drops tracked inodes that were deleted, in one
+// transaction. A row is dropped only while it still holds the creation
+// generation it was read with: a scan may have recorded another file under
+// the same inode number since.
+func (d *DB) ForgetInodes(ctx context.Context, gone []TrackedInode) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("drop deleted inodes: %w", d.explain(err))
+	}
+	defer tx.Rollback()
+	for _, r := range gone {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM Inode WHERE vol_id = ? AND ino = ? AND generation = ?`,
+			r.VolID, int64(r.Ino), int64(r.Generation)); err != nil {
+			return fmt.Errorf("drop inode %d: %w", r.Ino, d.explain(err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("drop deleted inodes: %w", d.explain(err))
+	}
+	return nil
+}
+
 // IntegrityCheck runs SQLite's integrity check and returns its verdict
 // ("ok" when sound).
 func (d *DB) IntegrityCheck(ctx context.Context) (string, error) {

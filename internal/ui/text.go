@@ -63,6 +63,8 @@ func (t *Text) notice(format string, a ...any) {
 // Notice implements run.Reporter.
 func (t *Text) Notice(n run.Notice) {
 	switch n.Code {
+	case run.NoticeNotForgotten:
+		t.notice("files that no longer exist stay tracked until the next run (%d): %v", n.Count, n.Err)
 	case run.NoticeNoFilesystem:
 		t.notice("no mounted, writable Btrfs filesystem found: nothing to do")
 	case run.NoticeIOPriority:
