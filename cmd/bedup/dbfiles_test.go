@@ -82,8 +82,8 @@ func TestReadersLeaveNoFiles(t *testing.T) {
 
 // TestSizeLookupWhileLocked: size-lookup works while another run holds the
 // database; a deleted file it finds stays tracked, it says so (a notice on
-// standard error, or in the JSON document), and the database is not
-// touched. Alone, it drops the row.
+// standard error, or in the JSON document; with --wait, after waiting),
+// and the database is not touched. Alone, it drops the row.
 func TestSizeLookupWhileLocked(t *testing.T) {
 	set := schemas(t)
 	fs := testfs.New(t)
@@ -109,6 +109,10 @@ func TestSizeLookupWhileLocked(t *testing.T) {
 	pid := strconv.Itoa(os.Getpid())
 	if code != 0 || out != keep+"\n" || errOut != "bedup: files that no longer exist stay tracked until the next run (1): database "+db+": database in use by bedup (pid "+pid+")\n" {
 		t.Errorf("size-lookup while locked: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	out, errOut, code = runBedup(t, "size-lookup", "--wait=50ms", "--db-path", db, "200000")
+	if code != 0 || out != keep+"\n" || !strings.Contains(errOut, "waiting for it") || !strings.Contains(errOut, "stay tracked until the next run (1)") {
+		t.Errorf("size-lookup --wait=50ms while locked: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	out, errOut, code = runBedup(t, "size-lookup", "--json", "--db-path", db, "200000")
 	doc := checkDocument(t, set, "size-lookup", out)

@@ -18,12 +18,21 @@ func main() {
 
 // run is main without the exit, so testscript can call it in-process.
 func run() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// The first Ctrl-C asks for a clean stop; a second one kills at once.
+	// The first SIGINT or SIGTERM asks for a clean stop: it cancels the
+	// context, naming the signal as the cause (a watch ends on SIGTERM as
+	// it should, on SIGINT as interrupted); a second one kills at once.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	go func() {
-		<-ctx.Done()
-		stop()
+		select {
+		case s := <-sigs:
+			signal.Stop(sigs)
+			cancel(&cli.Signalled{Signal: s})
+		case <-ctx.Done():
+		}
 	}()
 	err := cli.Run(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	return exitCode(err)
@@ -34,6 +43,8 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return 0
+	case cli.IsStopped(err):
+		return 0 // a watch stopped by SIGTERM: its normal end
 	case errors.Is(err, context.Canceled):
 		return 130
 	case cli.IsUsage(err):

@@ -56,8 +56,12 @@ func (a *app) printer(cmd *cobra.Command, f *outputFlags, o ui.Options) (ui.Prin
 	return a.out, nil
 }
 
-// dbFlags is the --db-path flag every command that keeps state has.
-type dbFlags struct{ path string }
+// dbFlags is the --db-path flag every command that keeps state has, and
+// --wait of those that write it (see addWait).
+type dbFlags struct {
+	path string
+	wait waitValue
+}
 
 func (f *dbFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.path, "db-path", "", "tracking database (default $BEDUP_DB, else /var/lib/bedup/bedup.db)")
@@ -87,7 +91,7 @@ func (f *dbFlags) open(ctx context.Context, rep run.Reporter) (*store.DB, error)
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, p, store.Options{CreateDir: create})
+	return store.Open(ctx, p, f.storeOptions(p, create, rep))
 }
 
 // openReadOnly opens the database for queries; ok is false when there is

@@ -43,7 +43,7 @@ size of the extents no file uses any more), data read, files skipped by
 reason, time taken. With --json, JSON Lines events ending in a summary
 object (docs/json.md).
 
-` + filterHelp,
+` + filterHelp + "\n\n" + excludeHelp,
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
 			if ioThreads < 0 {
 				return usagef("--io-threads must be 0 (automatic) or more")

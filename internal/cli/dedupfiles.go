@@ -12,10 +12,10 @@ import (
 )
 
 func (a *app) dedupFilesCmd() *cobra.Command {
-	var defrag bool
+	var defrag, fdupes, null bool
 	var out outputFlags
 	cmd := &cobra.Command{
-		Use:   "dedup-files [--defrag] SRC DEST...",
+		Use:   "dedup-files [--defrag] SRC DEST... | --fdupes [-0]",
 		Short: "Make files with the same contents as SRC share its extents",
 		Long: `Make each DEST share SRC's data extents, where its contents are identical to
 SRC's. The kernel compares the bytes and shares them atomically
@@ -40,14 +40,23 @@ also be a DEST; otherwise nothing is done.
 --defrag defragments SRC first. Since Linux 3.12 that unshares SRC's extents
 from snapshots and other copies, which can cost space instead of freeing it.
 
-With --json, JSON Lines events ending in a summary (docs/json.md).
+` + fdupesHelp + `With --json, JSON Lines events ending in a summary (docs/json.md).
 
-Exit status: 0 when every DEST shares SRC's data afterwards, 1 otherwise.`,
-		Args: argsRange(2, -1),
+Exit status: 0 when every DEST shares SRC's data afterwards (with --fdupes,
+its group's source's), 1 otherwise.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if fdupes || null {
+				return fdupesArgs(args, defrag, null && !fdupes)
+			}
+			return argsRange(2, -1)(cmd, args)
+		},
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
 			p, err := a.printer(cmd, &out, ui.Options{Stream: true})
 			if err != nil {
 				return err
+			}
+			if fdupes {
+				return a.dedupFdupes(cmd.Context(), p, null)
 			}
 			files := make([]dedupe.File, 0, len(args))
 			defer func() {
@@ -122,5 +131,7 @@ Exit status: 0 when every DEST shares SRC's data afterwards, 1 otherwise.`,
 	}
 	out.add(cmd, false)
 	cmd.Flags().BoolVar(&defrag, "defrag", false, "defragment SRC first (unshares it from snapshots; see above)")
+	cmd.Flags().BoolVar(&fdupes, "fdupes", false, "read groups of identical files from standard input, as fdupes and jdupes print them")
+	cmd.Flags().BoolVarP(&null, "null", "0", false, "with --fdupes: paths end with NUL, groups with an empty path (jdupes -0)")
 	return cmd
 }

@@ -72,6 +72,7 @@ database, else nothing is done.`,
 		}),
 	}
 	db.add(cmd)
+	db.addWait(cmd)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask")
 	return cmd
 }

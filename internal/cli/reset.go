@@ -79,6 +79,7 @@ unless --yes is given; no answer (end of input) means no.
 		}),
 	}
 	db.add(cmd)
+	db.addWait(cmd)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask")
 	cmd.Flags().BoolVar(&includeFrozen, "include-frozen", false, "include read-only subvolumes that were not named")
 	return cmd

@@ -76,7 +76,7 @@ type app struct {
 // Run parses args (without the program name) and runs the command they
 // name. It prints a fatal error as one line "bedup: <what>: <why>" on
 // s.Err and returns it for main to choose the exit code (see IsUsage and
-// context.Canceled).
+// context.Canceled, IsStopped).
 func Run(ctx context.Context, args []string, s Streams) error {
 	a := &app{Streams: s}
 	root := a.newRoot()
@@ -93,7 +93,12 @@ func Run(ctx context.Context, args []string, s Streams) error {
 		// wrong argument count.
 		err = &UsageError{Err: fmt.Errorf("%w (see 'bedup --help')", err)}
 	}
+	var sig *Signalled
 	switch {
+	case IsStopped(err):
+		// A clean end, as asked: nothing to tell.
+	case errors.As(err, &sig):
+		fmt.Fprintf(s.Err, "bedup: %v\n", sig)
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(s.Err, "bedup: interrupted")
 	default:
@@ -116,7 +121,7 @@ Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.`,
 		Version:           version(),
 		SilenceErrors:     true,
 		SilenceUsage:      true,
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false}, // "bedup completion" is listed in --help
 	}
 	root.SetVersionTemplate("bedup {{.Version}}\n")
 	// A developer's aid for performance work, kept out of --help.
@@ -129,7 +134,7 @@ Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.`,
 		return usagef("%s: %v (see '%s --help')", c.Name(), err, c.CommandPath())
 	})
 	root.AddCommand(a.dedupCmd("dedup", false), a.dedupCmd("dedup-vol", true), a.scanCmd(), a.showCmd(), a.resetCmd(), a.forgetFSCmd(), a.sizeLookupCmd(),
-		a.findNewCmd(), a.generationCmd(), a.dedupFilesCmd(), a.historyCmd())
+		a.findNewCmd(), a.generationCmd(), a.dedupFilesCmd(), a.historyCmd(), a.watchCmd())
 	return root
 }
 
@@ -155,19 +160,19 @@ func (a *app) runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra
 		}
 		err := fn(cmd, args)
 		if a.out != nil {
-			if err != nil {
+			if err != nil && !IsStopped(err) {
 				a.out.Error(err)
 			}
 			if cerr := a.out.Close(); cerr != nil && err == nil {
 				err = fmt.Errorf("write output: %w", cerr)
 			}
 		}
-		if err != nil && cmd.Context().Err() != nil {
+		if err != nil && cmd.Context().Err() != nil && !IsStopped(err) {
 			// Interrupted: whatever failed on the way out (a query the
 			// driver cut short, say) is the interrupt.
-			return cmd.Context().Err()
+			return context.Cause(cmd.Context())
 		}
-		if err == nil || errors.Is(err, context.Canceled) {
+		if err == nil || errors.Is(err, context.Canceled) || IsStopped(err) {
 			return err
 		}
 		var fe *run.FilterError

@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/bedup/bedup/internal/glob"
 	"github.com/bedup/bedup/internal/run"
 	"github.com/bedup/bedup/internal/ui"
 )
@@ -16,16 +17,19 @@ type trackFlags struct {
 	noFlush       bool
 	noCrossvol    bool
 	includeFrozen bool
+	exclude       []string
 }
 
 func (f *trackFlags) add(cmd *cobra.Command) {
 	f.db.add(cmd)
+	f.db.addWait(cmd)
 	f.output.add(cmd, true)
 	cmd.Flags().StringVar(&f.sizeCutoff, "size-cutoff", "", "track only files of at least this size, e.g. 1M or 1.5M (stored per volume; default 128K)")
 	cmd.Flags().BoolVar(&f.flush, "flush", false, "commit each filesystem's pending writes first (the default; see --no-flush)")
 	cmd.Flags().BoolVar(&f.noFlush, "no-flush", false, "do not commit pending writes first: files written in the last seconds wait for the next run")
 	cmd.Flags().BoolVar(&f.noCrossvol, "no-crossvol", false, "deduplicate each subvolume on its own")
 	cmd.Flags().BoolVar(&f.includeFrozen, "include-frozen", false, "include read-only subvolumes (snapshots) that were not named")
+	cmd.Flags().StringArrayVar(&f.exclude, "exclude", nil, "leave files whose path matches `GLOB` out of deduplication (repeatable; see below)")
 }
 
 // options turns the flags into run options.
@@ -34,6 +38,11 @@ func (f *trackFlags) options(filters []string) (run.TrackOptions, error) {
 	if f.flush && f.noFlush {
 		return o, usagef("--flush and --no-flush exclude each other")
 	}
+	ex, err := glob.Compile(f.exclude)
+	if err != nil {
+		return o, usagef("--exclude: %v", err)
+	}
+	o.Exclude = ex
 	if f.sizeCutoff != "" {
 		n, err := parseSize(f.sizeCutoff)
 		if err != nil {
@@ -58,6 +67,18 @@ writable Btrfs filesystem, read-only snapshots left out):
   vol:/PATH       that subvolume only (read-only or not)
 Several filters are deduplicated together.`
 
+// excludeHelp explains --exclude (trackFlags).
+const excludeHelp = `--exclude GLOB leaves the files whose path matches GLOB out of
+deduplication: neither shared from nor into. GLOB is a shell pattern
+matched against the whole path as bedup prints it, where * and ? match "/"
+too: '*.iso' leaves out every .iso file, '/mnt/data/cache/*' everything
+below that directory, '*/.cache/*' everything below any .cache directory.
+Quote it from the shell. A file with several names (hard links) is left out
+when any name matches. Scans record every file regardless; left-out files
+count as excluded in the summary and are not looked at again until they
+change, or their size group gains a new or changed file, even if the
+pattern goes away ('bedup reset' starts over).`
+
 func (a *app) scanCmd() *cobra.Command {
 	var f trackFlags
 	cmd := &cobra.Command{
@@ -74,7 +95,7 @@ One line per subvolume on standard output: the generations scanned, the
 size cutoff, and how many files were recorded as new or changed. With
 --json, JSON Lines events ending in a summary (docs/json.md).
 
-` + filterHelp,
+` + filterHelp + "\n\n" + excludeHelp,
 		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
 			o, err := f.options(args)
 			if err != nil {

@@ -52,6 +52,7 @@ JSON document (docs/json.md).`,
 		}),
 	}
 	db.add(cmd)
+	db.addWait(cmd)
 	out.add(cmd, false)
 	cmd.Flags().BoolVarP(&zero, "zero-terminated", "0", false, "end each path with NUL instead of a newline")
 	return cmd

@@ -38,6 +38,9 @@ func (p *pass) examineFile(f *file, b *store.Batch) {
 	if f.skip == ReasonSwapfile {
 		p.skipped(f, ReasonSwapfile, nil)
 	}
+	if f.skip == reasonExcluded {
+		p.stats.Excluded++
+	}
 	if f.skip == "" && !f.inline && p.opened < maxOpen {
 		f.h = h
 		p.opened++
@@ -108,7 +111,9 @@ func (p *pass) instances(g *group, b *store.Batch) {
 		}
 	}
 	if len(g.instances) < 2 {
-		if len(g.instances) == 1 && len(g.files) > 1 {
+		// Several files on one extent map: the members left out (skipped,
+		// excluded, inline) do not count.
+		if len(g.instances) == 1 && len(g.instances[0].files) > 1 {
 			p.stats.AlreadyShared++
 			g.alreadyShared = true
 		}
@@ -119,6 +124,15 @@ func (p *pass) instances(g *group, b *store.Batch) {
 
 // describe fills a file's facts from its open descriptor.
 func (p *pass) describe(f *file, h *os.File) error {
+	if p.o.Exclude != nil {
+		ex, err := p.excluded(f, h)
+		if err != nil || ex {
+			if ex {
+				f.skip = reasonExcluded
+			}
+			return err
+		}
+	}
 	size := f.size
 	st, err := btrfs.Fstat(h)
 	if err != nil {

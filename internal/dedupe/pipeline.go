@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bedup/bedup/internal/btrfs"
+	"github.com/bedup/bedup/internal/glob"
 	"github.com/bedup/bedup/internal/store"
 	"github.com/bedup/bedup/internal/volume"
 )
@@ -46,6 +47,12 @@ type Options struct {
 	// Events receives what the pass does, as it happens, one call at a
 	// time (the calls are serialised).
 	Events func(Event)
+	// Exclude leaves out the files with a name (the volume's path joined
+	// with the file's path inside it) that matches: they are neither
+	// sources nor destinations, and their flags are cleared (see
+	// Stats.Excluded). nil excludes nothing; otherwise each member of a
+	// size group with a flagged file costs an INO_PATHS call.
+	Exclude *glob.Set
 }
 
 // Stats say what a pass did. Tests read them to prove that nothing was read
@@ -73,7 +80,12 @@ type Stats struct {
 	// they are (and stay flagged for a run that may write there), which is
 	// no skip.
 	KeptReadOnly int
-	Elapsed      time.Duration
+	// Excluded counts the files Options.Exclude left out, which is no
+	// skip. They are no longer flagged: a run without the pattern takes
+	// them up only when they change, their size group gains a new or
+	// changed file, or after a reset.
+	Excluded int
+	Elapsed  time.Duration
 	// Time spent examining members (FIEMAP), reading them, and sharing.
 	ExamineTime, ReadTime, ShareTime time.Duration
 }
@@ -91,6 +103,7 @@ func (s *Stats) Add(o Stats) {
 	s.BytesFreed += o.BytesFreed
 	s.Dropped += o.Dropped
 	s.KeptReadOnly += o.KeptReadOnly
+	s.Excluded += o.Excluded
 	s.ExamineTime += o.ExamineTime
 	s.ReadTime += o.ReadTime
 	s.ShareTime += o.ShareTime

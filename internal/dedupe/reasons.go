@@ -26,6 +26,8 @@ type Reason string
 //	other-fs        it is on another filesystem (EXDEV)                         no
 //	io-error        the kernel hit an I/O error (EIO)                           yes
 //	refused         the kernel refused to share it for another reason          yes
+//	missing         no file by that name (dedup-files --fdupes)                -
+//	not-regular     not a regular file (dedup-files --fdupes)                  -
 //
 // Files of read-only volumes that only serve as sources are never
 // skipped: see Stats.KeptReadOnly.
@@ -41,6 +43,8 @@ const (
 	ReasonOtherFS       Reason = "other-fs"
 	ReasonIO            Reason = "io-error"
 	ReasonRefused       Reason = "refused"
+	ReasonMissing       Reason = "missing"
+	ReasonNotRegular    Reason = "not-regular"
 )
 
 // Reasons lists every skip reason, in the order of the table above.
@@ -48,6 +52,7 @@ func Reasons() []Reason {
 	return []Reason{
 		ReasonChanged, ReasonUnreadable, ReasonNocowAlone, ReasonNocowMismatch, ReasonImmutable,
 		ReasonSwapfile, ReasonBusy, ReasonReadOnlyFS, ReasonOtherFS, ReasonIO, ReasonRefused,
+		ReasonMissing, ReasonNotRegular,
 	}
 }
 

@@ -63,48 +63,17 @@ func (p *pass) share(g *group, b *store.Batch) {
 	p.finish(g, b)
 }
 
-// source picks the instance to share from: the one whose extents are most
-// shared already (pinned by snapshots: sharing from it frees everything
-// else), then one that cannot be written anyway, then the one with the
-// fewest allocated bytes (a sparse copy), then the lowest (subvolume,
-// inode) as in the original.
+// source picks the instance to share from (see Candidate.Better): the one
+// whose extents are most shared already (pinned by snapshots: sharing from
+// it frees everything else), then one that cannot be written anyway, then
+// the one with the fewest allocated bytes (a sparse copy), then the lowest
+// (subvolume, inode) as in the original.
 func source(set []*instance) *instance {
-	best := set[0]
-	score := func(in *instance) (uint64, bool, uint64, uint64, uint64) {
-		var shared uint64
-		writable := false
-		for _, f := range in.files {
-			shared = max(shared, f.shared)
-			writable = writable || f.vol.Writable
-		}
-		f := in.files[0]
-		return shared, !writable, f.located, f.vol.V.ID, f.m.Ino
+	cs := make([]Candidate, len(set))
+	for i, in := range set {
+		cs[i] = in.candidate()
 	}
-	for _, in := range set[1:] {
-		s1, r1, l1, v1, i1 := score(in)
-		s2, r2, l2, v2, i2 := score(best)
-		switch {
-		case s1 != s2:
-			if s1 > s2 {
-				best = in
-			}
-		case r1 != r2:
-			if r1 {
-				best = in
-			}
-		case l1 != l2:
-			if l1 < l2 {
-				best = in
-			}
-		case v1 != v2:
-			if v1 < v2 {
-				best = in
-			}
-		case i1 < i2:
-			best = in
-		}
-	}
-	return best
+	return set[BestSource(cs)]
 }
 
 // shareSet shares one source instance into every writable file of the

@@ -58,6 +58,7 @@ func (t *Tracking) Dedup(ctx context.Context, db *store.DB, o DedupOptions, rep 
 			DryRun:       o.DryRun,
 			ResolvePaths: o.ResolvePaths,
 			Events:       func(e dedupe.Event) { rep.DedupeEvent(p.fs, e) },
+			Exclude:      o.Exclude,
 		})
 		sum.add(p.fs, st)
 		if err != nil {

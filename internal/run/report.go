@@ -57,6 +57,20 @@ const (
 	NoticeNotTopLevel NoticeCode = "not-top-level"
 	// NoticeFileError: one file could not be listed (Subject, Err).
 	NoticeFileError NoticeCode = "file-error"
+	// NoticeWaitingForLock: the database (Subject) is in use by another
+	// bedup (Detail: "pid N"); the run waits for it (--wait).
+	NoticeWaitingForLock NoticeCode = "waiting-for-lock"
+	// NoticeGone: what a watch worked on is gone (Subject: the filter, or
+	// the filesystem when there are none; Detail: the filesystem a filter
+	// was on; Err: why, for a filter). It is skipped until it is back.
+	NoticeGone NoticeCode = "gone"
+	// NoticeBack: what was gone (Subject, Detail as for NoticeGone) is
+	// back and watched again.
+	NoticeBack NoticeCode = "back"
+	// NoticePassSkipped: a watch skipped a pass (Err says why: the
+	// database was in use, a filesystem went away while it was
+	// discovered); the next pass tries again.
+	NoticePassSkipped NoticeCode = "pass-skipped"
 )
 
 // Notice is one thing worth telling that does not stop the run.

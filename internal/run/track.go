@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/bedup/bedup/internal/btrfs"
+	"github.com/bedup/bedup/internal/glob"
 	"github.com/bedup/bedup/internal/scan"
 	"github.com/bedup/bedup/internal/store"
 	"github.com/bedup/bedup/internal/volume"
@@ -29,6 +30,10 @@ type TrackOptions struct {
 	NoCrossvol bool
 	// IncludeFrozen includes read-only subvolumes nobody named.
 	IncludeFrozen bool
+	// Exclude leaves the files whose path matches out of deduplication
+	// (dedupe.Options.Exclude). Scans record them all the same: they do
+	// not resolve paths.
+	Exclude *glob.Set
 }
 
 // FilterError is a filter that cannot be understood: a usage error.

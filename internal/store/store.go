@@ -5,7 +5,7 @@
 //
 // One process writes at a time: Open takes an exclusive flock on the
 // database file for the life of the DB and fails at once, naming the
-// holder's pid, when another bedup has it.
+// holder's pid, when another bedup has it (or waits for it: Options.Wait).
 package store
 
 import (
@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "github.com/ncruces/go-sqlite3/driver" // registers "sqlite3"
 
@@ -60,6 +61,13 @@ type Options struct {
 	// CreateDir creates the database's directory when missing (for the
 	// default path; a path the user typed must have its directory).
 	CreateDir bool
+	// Wait is how long a writer waits for another process to release the
+	// database: 0 fails at once, WaitForever (any negative value) waits
+	// until the context is done.
+	Wait time.Duration
+	// OnWait, if set, is called once when the writer starts waiting, with
+	// the holder ("pid N" or "another process").
+	OnWait func(holder string)
 }
 
 // Open opens (creating it if needed, unless read-only) the database at
@@ -94,18 +102,9 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("database %s: %w", path, errors.Unwrap(err))
 		}
-		ok, err := btrfs.TryLock(f)
-		if err != nil {
+		if err := lock(ctx, f, path, o); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("database %s: %w", path, err)
-		}
-		if !ok {
-			holder := "another process"
-			if pid := lockHolder(f); pid != "" {
-				holder = "pid " + pid
-			}
-			f.Close()
-			return nil, fmt.Errorf("database %s: %w by bedup (%s)", path, ErrLocked, holder)
+			return nil, err
 		}
 		d.file = f
 	}

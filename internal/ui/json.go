@@ -197,19 +197,21 @@ func statsJSON(s dedupe.Stats) map[string]any {
 		"size_groups": s.Groups, "already_shared_groups": s.AlreadyShared, "files_shared": s.FilesShared,
 		"bytes_deduplicated": s.BytesDeduped, "bytes_freed": s.BytesFreed, "bytes_read": s.BytesRead,
 		"files_hashed": s.FilesHashed, "files_sampled": s.FilesSampled, "dedupe_calls": s.DedupeCalls,
-		"files_skipped": n, "skipped": skipped, "kept_read_only": s.KeptReadOnly, "deleted_files_forgotten": s.Dropped,
+		"files_skipped": n, "skipped": skipped, "kept_read_only": s.KeptReadOnly, "files_excluded": s.Excluded, "deleted_files_forgotten": s.Dropped,
 		"examine_seconds": s.ExamineTime.Seconds(), "read_seconds": s.ReadTime.Seconds(), "share_seconds": s.ShareTime.Seconds(),
 	}
 }
 
 // Summary implements Printer.
-func (j *JSON) Summary(s run.Summary) {
+func (j *JSON) Summary(s run.Summary) { j.emit("summary", summaryJSON(s)) }
+
+func summaryJSON(s run.Summary) map[string]any {
 	fss := make([]any, 0, len(s.Filesystems))
 	for _, f := range s.Filesystems {
 		fss = append(fss, map[string]any{"filesystem": fsJSON(f.FS), "stats": statsJSON(f.Stats)})
 	}
-	j.emit("summary", map[string]any{"dry_run": s.DryRun, "volumes_scanned": s.Volumes, "new_or_changed": s.Retained,
-		"filesystems": fss, "total": statsJSON(s.Total), "elapsed_seconds": s.Elapsed.Seconds()})
+	return map[string]any{"dry_run": s.DryRun, "volumes_scanned": s.Volumes, "new_or_changed": s.Retained,
+		"filesystems": fss, "total": statsJSON(s.Total), "elapsed_seconds": s.Elapsed.Seconds()}
 }
 
 // FileResult implements Printer.
@@ -219,13 +221,24 @@ func (j *JSON) FileResult(r FileResult) {
 		f["reason"] = string(r.Result.Reason)
 		f["error"] = errString(r.Result.Err)
 	}
+	if r.Group > 0 {
+		f["group"] = r.Group
+		if r.Source != "" {
+			f["source"] = fileJSON(r.Source, 0, 0)
+		}
+	}
 	j.emit("file", f)
 }
 
 // FilesSummary implements Printer.
 func (j *JSON) FilesSummary(s FilesSummary) {
-	j.emit("summary", map[string]any{"source": fileJSON(s.Source, 0, 0), "destinations": s.Destinations,
-		"not_shared": s.NotDone, "bytes_shared": s.BytesShared})
+	m := map[string]any{"destinations": s.Destinations, "not_shared": s.NotDone, "bytes_shared": s.BytesShared}
+	if s.Fdupes {
+		m["groups"] = s.Groups
+	} else {
+		m["source"] = fileJSON(s.Source, 0, 0)
+	}
+	j.emit("summary", m)
 }
 
 // Generation implements Printer.

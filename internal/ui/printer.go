@@ -20,6 +20,8 @@ type Printer interface {
 	run.Reporter
 	// Summary ends a scan or dedup run.
 	Summary(run.Summary)
+	// Pass ends each pass of a watch.
+	Pass(run.WatchPass)
 	// FileResult is dedup-files' outcome for one destination.
 	FileResult(FileResult)
 	// FilesSummary ends dedup-files.
@@ -57,6 +59,9 @@ type Options struct {
 	// Stream: the command prints JSON Lines events (scan, dedup,
 	// dedup-files) rather than one document.
 	Stream bool
+	// Watch: the command is a watch, whose text output is a line per pass
+	// (plus notices) unless Verbose.
+	Watch bool
 	// List, for a listing document (size-lookup, find-new), is the key of
 	// its array, which is streamed; Header holds its other keys.
 	List   string
@@ -67,14 +72,22 @@ type Options struct {
 type FileResult struct {
 	Path   string
 	Result dedupe.Result
+	// Group is the 1-based number of the input group the file is in
+	// (--fdupes), 0 otherwise; Source then names the group's source, ""
+	// when no member could serve as one.
+	Group  int
+	Source string
 }
 
 // FilesSummary counts dedup-files' outcomes.
 type FilesSummary struct {
-	Source       string
+	Source       string // "" with --fdupes
 	Destinations int
 	NotDone      int // destinations that do not share the source's data
 	BytesShared  int64
+	// Fdupes: the files came in Groups from standard input (--fdupes).
+	Fdupes bool
+	Groups int
 }
 
 // GenerationResult is a subvolume's generation.

@@ -82,7 +82,9 @@ func (t *Text) Notice(n run.Notice) {
 	case run.NoticeNotTopLevel:
 		t.notice("%s is not the top-level subvolume: only it and the subvolumes below it are included (name the filesystem UUID for all)", Path(n.Subject))
 	default:
-		if n.Err != nil {
+		if msg, ok := watchNotice(n); ok {
+			t.notice("%s", msg)
+		} else if n.Err != nil {
 			t.notice("%s: %v", Path(n.Subject), n.Err)
 		} else {
 			t.notice("%s: %s", Path(n.Subject), n.Detail)
@@ -92,7 +94,7 @@ func (t *Text) Notice(n run.Notice) {
 
 // VolumeScanned implements run.Reporter.
 func (t *Text) VolumeScanned(v run.VolumeScan) {
-	if t.o.Quiet {
+	if t.o.Quiet || t.quietInWatch() {
 		return
 	}
 	role := ""
@@ -161,7 +163,7 @@ func (t *Text) DedupeEvent(fs run.FilesystemRef, e dedupe.Event) {
 			return
 		}
 		if !t.status.TTY() {
-			if !t.phase[fs.UUID] {
+			if !t.phase[fs.UUID] && !t.quietInWatch() {
 				t.phase[fs.UUID] = true
 				t.status.Notice("bedup: deduplicating %s: %d size groups", fs.Desc, e.Groups)
 			}
@@ -223,6 +225,9 @@ func (t *Text) stats(s dedupe.Stats, dry bool, in string) {
 	}
 	if s.KeptReadOnly > 0 {
 		t.line("%sfiles kept in read-only snapshots: %d (name them, or use --include-frozen, to deduplicate inside them)", in, s.KeptReadOnly)
+	}
+	if s.Excluded > 0 {
+		t.line("%sfiles excluded: %d", in, s.Excluded)
 	}
 	if s.Dropped > 0 {
 		t.line("%sdeleted files forgotten: %d", in, s.Dropped)

@@ -20,6 +20,8 @@ var reasonTexts = map[dedupe.Reason]string{
 	dedupe.ReasonChanged:       "changed while being deduplicated (kept for the next run)",
 	dedupe.ReasonUnreadable:    "cannot be read",
 	dedupe.ReasonNocowAlone:    "NOCOW flag differs from its identical copies (the kernel refuses to share between them)",
+	dedupe.ReasonMissing:       "no such file",
+	dedupe.ReasonNotRegular:    "not a regular file",
 }
 
 // ReasonText says in words why a file was skipped.
