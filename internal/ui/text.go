@@ -101,6 +101,12 @@ func (t *Text) VolumeScanned(v run.VolumeScan) {
 	if v.SourceOnly {
 		role = " (read-only, source only)"
 	}
+	if v.Unchanged && v.Dropped > 0 {
+		// Nothing new, but a raised cutoff dropped the smaller files.
+		t.line("%s%s: unchanged since generation %d, size cutoff %s: %d dropped",
+			Path(v.Volume), role, v.To, Bytes(int64(v.Cutoff)), v.Dropped)
+		return
+	}
 	if v.Unchanged {
 		t.line("%s%s: unchanged since generation %d", Path(v.Volume), role, v.To)
 		return
