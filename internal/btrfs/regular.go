@@ -70,3 +70,14 @@ func AvailableBytes(path string) (uint64, error) {
 	}
 	return st.Bavail * uint64(st.Bsize), nil
 }
+
+// DescriptorLimit returns how many file descriptors the process may have
+// open (the soft RLIMIT_NOFILE, which Go raises to the hard limit at
+// start), or 1024 when it cannot be read.
+func DescriptorLimit() uint64 {
+	var r unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &r); err != nil {
+		return 1024
+	}
+	return r.Cur
+}
