@@ -79,3 +79,47 @@ func TestSizeCutoffRaised(t *testing.T) {
 		t.Errorf("rows kept below a raised cutoff are counted: %d, want 2", n)
 	}
 }
+
+// TestForgetInodesGeneration: dropping a deleted file's row leaves a row
+// that a scan recorded meanwhile for a new file under the same inode
+// number (another creation generation).
+func TestForgetInodesGeneration(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t)
+	fs, err := d.EnsureFilesystem(ctx, "0f0f0f0f-0000-0000-0000-00000000000b", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := d.EnsureVolume(ctx, fs.ID, 5, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := d.NewScanWriter(ctx, v.ID)
+	for _, r := range []InodeRow{{Ino: 300, Size: 8192, Generation: 7, Transid: 7}, {Ino: 301, Size: 8192, Generation: 7, Transid: 7}} {
+		if err := w.Upsert(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Finish(7, 4096); err != nil {
+		t.Fatal(err)
+	}
+	read, err := d.InodesOfSize(ctx, 8192)
+	if err != nil || len(read) != 2 {
+		t.Fatalf("%v, %v", read, err)
+	}
+	// Inode 301 is deleted and its number reused by a new file.
+	w = d.NewScanWriter(ctx, v.ID)
+	if err := w.Upsert(InodeRow{Ino: 301, Size: 8192, Generation: 9, Transid: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(9, 4096); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ForgetInodes(ctx, read); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := d.Inodes(ctx, v.ID)
+	if err != nil || len(rows) != 1 || rows[0].Ino != 301 || rows[0].Generation != 9 {
+		t.Errorf("after forgetting what was read: %+v, %v; want only the new inode 301", rows, err)
+	}
+}

@@ -123,19 +123,29 @@ func (d *DB) readerChanged() bool {
 	return *now != *d.snap
 }
 
-// privateCompanions makes the -wal and -shm files of the database, when
-// they exist (an older bedup, or a reader, may have made them), readable
-// by their owner only.
+// privateCompanions checks that the database file and its -wal and -shm
+// files (when they exist) belong to the user running bedup, and makes the
+// companions readable by their owner only (an older bedup, or a reader,
+// may have made them readable by all). A file someone else owns, in a
+// directory others can write (/tmp, say), could be read or rewritten by
+// them: rows they add would make bedup open and compare files of their
+// choosing, so such a database is refused.
 func (d *DB) privateCompanions() error {
-	for _, p := range []string{d.Path + "-wal", d.Path + "-shm"} {
+	for _, p := range []string{d.Path, d.Path + "-wal", d.Path + "-shm"} {
 		st, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) && p != d.Path {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		if st.Mode().IsRegular() && st.Mode().Perm()&0o077 != 0 {
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("%s: %s", p, fileKind(st.Mode()))
+		}
+		if uid := st.Sys().(*syscall.Stat_t).Uid; int(uid) != os.Geteuid() {
+			return fmt.Errorf("%s is owned by uid %d, not by uid %d running bedup (its owner could steer bedup)", p, uid, os.Geteuid())
+		}
+		if p != d.Path && st.Mode().Perm()&0o077 != 0 {
 			if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
 				return err
 			}

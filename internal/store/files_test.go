@@ -270,3 +270,36 @@ func TestConnectCancellable(t *testing.T) {
 		t.Errorf("cancelled connect: %v", err)
 	}
 }
+
+// TestForeignOwnedRefused: a database, -wal or -shm file that another user
+// owns (one who could write it, in a shared directory) is refused by a
+// writer and left as it is.
+func TestForeignOwnedRefused(t *testing.T) {
+	testfs.Require(t) // root, to give files away
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "db.sqlite")
+		d, err := Open(context.Background(), path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+		if suffix != "" {
+			if err := os.WriteFile(path+suffix, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chown(path+suffix, 12345, 12345); err != nil {
+			t.Fatal(err)
+		}
+		before := dirNames(t, dir)
+		_, err = Open(context.Background(), path, Options{})
+		want := "database " + path + ": " + path + suffix + " is owned by uid 12345, not by uid 0 running bedup (its owner could steer bedup)"
+		if err == nil || err.Error() != want {
+			t.Errorf("%s owned by another user: %v, want %q", suffix, err, want)
+		}
+		if after := dirNames(t, dir); !slices.Equal(before, after) {
+			t.Errorf("%s: files changed: %v, then %v", suffix, before, after)
+		}
+	}
+}
