@@ -1,23 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/bedup/bedup/internal/cli"
 	"github.com/bedup/bedup/internal/testfs"
 )
-
-// runInProcess runs a command line in-process and returns its exit status and
-// streams.
-func runInProcess(args ...string) (code int, stdout, stderr string) {
-	var out, errb bytes.Buffer
-	err := cli.Run(context.Background(), args, cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
-	return exitCode(err), out.String(), errb.String()
-}
 
 // TestLongPathCommands: find-new --terse and size-lookup name a file whose
 // path is longer than the kernel's path lookups answer (about 4 KiB),
@@ -31,14 +19,14 @@ func TestLongPathCommands(t *testing.T) {
 	fs.Sync(t)
 	db := filepath.Join(t.TempDir(), "db.sqlite")
 
-	code, out, errs := runInProcess("find-new", "--terse", vol)
+	out, errs, code := runBedup(t, "find-new", "--terse", vol)
 	if code != 0 || errs != "" || out != rel+"\nshort\n" {
 		t.Errorf("find-new --terse: exit %d, stderr %q, %d bytes of stdout; want both paths", code, errs, len(out))
 	}
-	if code, _, errs := runInProcess("scan", "-q", "--db-path", db, vol); code != 0 {
+	if _, errs, code := runBedup(t, "scan", "-q", "--db-path", db, vol); code != 0 {
 		t.Fatalf("scan: exit %d: %s", code, errs)
 	}
-	code, out, errs = runInProcess("size-lookup", "--db-path", db, "200000")
+	out, errs, code = runBedup(t, "size-lookup", "--db-path", db, "200000")
 	want := filepath.Join(vol, rel) + "\n" + filepath.Join(vol, "short") + "\n"
 	if code != 0 || errs != "" || out != want {
 		t.Errorf("size-lookup: exit %d, stderr %q, stdout %d bytes, want %d bytes", code, errs, len(out), len(want))

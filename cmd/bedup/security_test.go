@@ -157,3 +157,36 @@ func TestSecurityContentOracle(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityHardLinks: bedup works on inodes, not names: a file a user
+// links under many names is tracked once and shared once (never with
+// itself), and every name keeps its content and metadata.
+func TestSecurityHardLinks(t *testing.T) {
+	fs := testfs.New(t)
+	user := fs.Subvolume(t, "user")
+	data := testfs.Bytes(5, 256<<10)
+	x := testfs.WriteFile(t, filepath.Join(user, "x"), data)
+	names := []string{x}
+	for i := range 20 {
+		n := filepath.Join(user, fmt.Sprintf("d%d", i%3), fmt.Sprintf("link%d", i))
+		if err := os.MkdirAll(filepath.Dir(n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Link(x, n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	w := testfs.WriteFile(t, filepath.Join(user, "w"), data)
+	fs.Sync(t)
+	before := testfs.States(t, append(names, w)...)
+	db := filepath.Join(t.TempDir(), "db.sqlite")
+	out := mustRun(t, "dedup", "--db-path", db, "vol:"+user)
+	if !strings.Contains(out, "files shared: 1\n") || !strings.Contains(out, "files skipped: 0\n") {
+		t.Errorf("dedup of a file with 21 names and its twin:\n%s", out)
+	}
+	if !testfs.Shares(t, w, x) && !testfs.Shares(t, x, w) {
+		t.Error("the twins do not share")
+	}
+	testfs.Unchanged(t, before)
+}

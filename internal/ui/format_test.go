@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -131,6 +132,12 @@ func FuzzPath(f *testing.F) {
 		}
 		if p != s && !strings.HasPrefix(p, `"`) {
 			t.Fatalf("Path(%q) = %q changed an unquoted name", s, p)
+		}
+		// A quoted name decodes to the name: no two names print alike.
+		if p != s {
+			if u, err := strconv.Unquote(p); err != nil || u != s {
+				t.Fatalf("Path(%q) = %s decodes to %q, %v", s, p, u, err)
+			}
 		}
 	})
 }
