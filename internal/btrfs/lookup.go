@@ -2,9 +2,12 @@ package btrfs
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // inoLookupArgs mirrors struct btrfs_ioctl_ino_lookup_args (4096 bytes).
@@ -18,10 +21,15 @@ type inoLookupArgs struct {
 // lives in) to its path relative to that subvolume's root, following the
 // first INODE_REF of each ancestor. It also returns the tree id the kernel
 // used, which is how the subvolume id of f is learnt (treeID 0, objectID
-// 256). Needs CAP_SYS_ADMIN.
+// 256). A path longer than the kernel's 4080-byte answer is built from the
+// inode refs instead (RefPath). Needs CAP_SYS_ADMIN.
 func InoLookup(f *os.File, treeID, objectID uint64) (path string, tree uint64, err error) {
 	args := &inoLookupArgs{TreeID: treeID, ObjectID: objectID}
-	if err := fileIoctl(f, iocInoLookup, unsafe.Pointer(args)); err != nil {
+	err = fileIoctl(f, iocInoLookup, unsafe.Pointer(args))
+	if errors.Is(err, unix.ENAMETOOLONG) {
+		return longLookup(f, treeID, objectID)
+	}
+	if err != nil {
 		return "", 0, fmt.Errorf("ino lookup %d in tree %d: %w", objectID, treeID, err)
 	}
 	name := args.Name[:]
@@ -30,6 +38,24 @@ func InoLookup(f *os.File, treeID, objectID uint64) (path string, tree uint64, e
 	}
 	// The kernel ends every non-empty result with a slash.
 	return string(bytes.TrimSuffix(name, []byte("/"))), args.TreeID, nil
+}
+
+// longLookup is InoLookup for a path too long for the kernel's answer.
+func longLookup(f *os.File, treeID, objectID uint64) (string, uint64, error) {
+	tree := treeID
+	if tree == 0 {
+		// The root directory's path is empty: it always fits.
+		_, id, err := InoLookup(f, 0, FirstFreeObjectID)
+		if err != nil {
+			return "", 0, err
+		}
+		tree = id
+	}
+	p, err := RefPath(f, tree, objectID)
+	if err != nil {
+		return "", 0, fmt.Errorf("ino lookup %d in tree %d: %w", objectID, treeID, err)
+	}
+	return p, tree, nil
 }
 
 // SubvolumeID returns the id of the subvolume that f is in.
@@ -55,8 +81,10 @@ type inoPathArgs struct {
 const inoPathsBuf = 4096
 
 // InoPaths returns every path (one per hard link) of inode inum, relative to
-// the root of the subvolume f lives in. Paths that did not fit the kernel's
-// 4 KiB answer are left out; missed reports how many.
+// the root of the subvolume f lives in. When some did not fit the kernel's
+// answer (4 KiB at most, whatever size is asked for), all of them are built
+// from the inode refs instead (RefPaths); missed reports how many paths
+// are still left out (none unless that fails too).
 func InoPaths(f *os.File, inum uint64) (paths []string, missed int, err error) {
 	mem := make([]uint64, inoPathsBuf/8)
 	args := &inoPathArgs{Inum: inum, Size: inoPathsBuf, FSPath: unsafe.Pointer(&mem[0])}
@@ -68,6 +96,11 @@ func InoPaths(f *os.File, inum uint64) (paths []string, missed int, err error) {
 	paths, missed, err = decodeInoPaths(buf)
 	if err != nil {
 		return nil, 0, fmt.Errorf("ino paths %d: %w", inum, err)
+	}
+	if missed > 0 {
+		if all, err := RefPaths(f, 0, inum); err == nil && len(all) >= len(paths)+missed {
+			return all, 0, nil
+		}
 	}
 	return paths, missed, nil
 }

@@ -48,6 +48,7 @@ database, else nothing is done.`,
 				}
 				rows[i] = fs
 			}
+			out := &checkedWriter{w: a.Out}
 			in := bufio.NewReader(a.In)
 			for _, fs := range rows {
 				desc := fs.UUID
@@ -66,9 +67,9 @@ database, else nothing is done.`,
 				if err := d.ForgetFilesystem(ctx, fs.ID); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.Out, "Wiped all data about %s\n", desc)
+				fmt.Fprintf(out, "Wiped all data about %s\n", desc)
 			}
-			return nil
+			return out.result()
 		}),
 	}
 	db.add(cmd)

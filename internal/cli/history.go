@@ -53,6 +53,9 @@ mounted at (or containing) that path. With --json, one JSON document
 			}
 			defer d.Close()
 			h, err := run.ListHistory(cmd.Context(), d, o)
+			if cerr := d.Close(); err == nil {
+				err = cerr // it changed while read: h may mix two states
+			}
 			if err != nil {
 				return err
 			}

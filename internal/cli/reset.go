@@ -40,6 +40,7 @@ unless --yes is given; no answer (end of input) means no.
 			}
 			defer d.Close()
 			a.notices(set)
+			out := &checkedWriter{w: a.Out}
 			in := bufio.NewReader(a.In)
 			for _, v := range set.Volumes {
 				fs, ok, err := d.FilesystemByUUID(ctx, v.FS.UUID)
@@ -55,7 +56,7 @@ unless --yes is given; no answer (end of input) means no.
 					ok, vol.ID = found, row.ID
 				}
 				if !ok {
-					fmt.Fprintf(a.Out, "%s: not tracked, nothing to reset\n", v.Desc)
+					fmt.Fprintf(out, "%s: not tracked, nothing to reset\n", v.Desc)
 					continue
 				}
 				if !yes {
@@ -73,9 +74,9 @@ unless --yes is given; no answer (end of input) means no.
 				if err := d.ResetVolume(ctx, vol.ID); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.Out, "Reset of %s done\n", v.Desc)
+				fmt.Fprintf(out, "Reset of %s done\n", v.Desc)
 			}
-			return nil
+			return out.result()
 		}),
 	}
 	db.add(cmd)

@@ -78,6 +78,7 @@ type app struct {
 // s.Err and returns it for main to choose the exit code (see IsUsage and
 // context.Canceled, IsStopped).
 func Run(ctx context.Context, args []string, s Streams) error {
+	s.Out = &cancellableWriter{ctx: ctx, w: s.Out}
 	a := &app{Streams: s}
 	root := a.newRoot()
 	root.SetArgs(args)

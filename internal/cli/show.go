@@ -44,6 +44,11 @@ It only reads the database, so it works while another bedup runs.`,
 				d = nil
 			}
 			rep, err := run.Show(cmd.Context(), d, o)
+			if d != nil {
+				if cerr := d.Close(); err == nil {
+					err = cerr // it changed while read: rep may mix two states
+				}
+			}
 			if err != nil {
 				return err
 			}

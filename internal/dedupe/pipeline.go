@@ -369,8 +369,8 @@ func release(f *file, h *os.File) {
 }
 
 // maxOpen bounds the descriptors a window keeps open between its phases;
-// beyond it, files are reopened by handle when needed.
-const maxOpen = 4096
+// beyond it, files are reopened by handle when needed (see openBudget).
+var maxOpen = openBudget(btrfs.DescriptorLimit())
 
 func gone(err error) bool {
 	return errors.Is(err, unix.ESTALE) || errors.Is(err, unix.ENOENT) || errors.Is(err, btrfs.ErrNotRegular) || errors.Is(err, unix.EISDIR)

@@ -22,18 +22,23 @@ type TrackedFile struct {
 	Path     string // the best path to it: through a mount when one shows it
 }
 
+// NoticeNotForgotten: Count tracked files that no longer exist stay in
+// the database, which another run holds (Err); the next run drops them.
+const NoticeNotForgotten NoticeCode = "not-forgotten"
+
 // SizeLookup calls fn with every tracked file of exactly size bytes on a
-// mounted filesystem, by filesystem, subvolume and inode. Files that no
-// longer exist are dropped from the database; a file that cannot be
-// opened or named is reported as a notice and left out.
-func SizeLookup(ctx context.Context, db *store.DB, size uint64, rep Reporter, fn func(TrackedFile) error) error {
+// mounted filesystem, by filesystem, subvolume and inode, reading db (which
+// may be read-only). It returns the rows of files that no longer exist, for
+// ForgetGone; a file that cannot be opened or named is reported as a
+// notice and left out.
+func SizeLookup(ctx context.Context, db *store.DB, size uint64, rep Reporter, fn func(TrackedFile) error) (gone []store.TrackedInode, err error) {
 	rows, err := db.InodesOfSize(ctx, size)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mounted, err := volume.Mounted()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer mounted.Close()
 	byUUID := map[string]*volume.Filesystem{}
@@ -42,7 +47,7 @@ func SizeLookup(ctx context.Context, db *store.DB, size uint64, rep Reporter, fn
 	}
 	for _, r := range rows {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		f := byUUID[r.FSUUID]
 		if f == nil {
@@ -50,16 +55,14 @@ func SizeLookup(ctx context.Context, db *store.DB, size uint64, rep Reporter, fn
 		}
 		subPath, found, err := subvolumePath(f, r.RootID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !found {
 			continue // the subvolume is gone
 		}
 		p, err := inodePath(f, r.RootID, r.Ino, r.Generation)
-		if gone(err) {
-			if err := db.DeleteInode(ctx, r.VolID, r.Ino); err != nil {
-				return err
-			}
+		if isGone(err) {
+			gone = append(gone, r)
 			continue
 		}
 		ref := FilesystemRef{UUID: f.UUID, Label: f.Label, Desc: f.Desc()}
@@ -69,10 +72,32 @@ func SizeLookup(ctx context.Context, db *store.DB, size uint64, rep Reporter, fn
 		}
 		tf := TrackedFile{FS: ref, SubvolID: r.RootID, Ino: r.Ino, Size: r.Size, Path: path.Join(f.Describe(subPath), p)}
 		if err := fn(tf); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return gone, nil
+}
+
+// ForgetGone drops the rows SizeLookup found gone from the database, which
+// open opens for writing. When another run holds the database, nothing is
+// dropped and rep is told: the rows wait for the next run.
+func ForgetGone(ctx context.Context, open func() (*store.DB, error), gone []store.TrackedInode, rep Reporter) error {
+	if len(gone) == 0 {
+		return nil
+	}
+	db, err := open()
+	if errors.Is(err, store.ErrLocked) {
+		rep.Notice(Notice{Code: NoticeNotForgotten, Count: len(gone), Err: err})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.ForgetInodes(ctx, gone); err != nil {
+		return err
+	}
+	return db.Close()
 }
 
 // subvolumePath is the path of a live subvolume from the top level.
@@ -107,8 +132,8 @@ func inodePath(f *volume.Filesystem, rootID, ino, generation uint64) (string, er
 	return paths[0], nil
 }
 
-// gone reports whether an open by handle failed because the inode no
+// isGone reports whether an open by handle failed because the inode no
 // longer exists (or is no longer a regular file).
-func gone(err error) bool {
+func isGone(err error) bool {
 	return errors.Is(err, unix.ESTALE) || errors.Is(err, unix.ENOENT) || errors.Is(err, btrfs.ErrNotRegular)
 }

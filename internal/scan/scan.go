@@ -133,9 +133,11 @@ func position(ctx context.Context, db *store.DB, vol store.Volume, o Options, r 
 		// Stored at once, as the original did: an interrupted scan is
 		// redone with the cutoff the user asked for.
 		r.Cutoff = o.SizeCutoff
-		if err := db.SetSizeCutoff(ctx, vol.ID, r.Cutoff); err != nil {
+		dropped, err := db.SetSizeCutoff(ctx, vol.ID, r.Cutoff)
+		if err != nil {
 			return 0, 0, err
 		}
+		r.Dropped += dropped // a raised cutoff drops the smaller files
 	}
 	// Files of size class [Cutoff, LastCutoff) were never tracked: a lowered
 	// cutoff makes the scan start over from generation 0 to find them.

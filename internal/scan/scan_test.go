@@ -254,13 +254,27 @@ func TestScanCutoffChanges(t *testing.T) {
 			t.Fatalf("inode %d (size %d): flagged %v", i, s.Size, s.Flagged)
 		}
 	}
-	// Raising the cutoff changes nothing tracked.
+	// Raising the cutoff drops the files below it (they were kept, as
+	// candidates, and show counted them) and keeps the large ones as they
+	// were.
 	r = f.scan(t, scan.Options{SizeCutoff: 1 << 20})
-	if after := f.tracked(t, r.VolID); !maps.Equal(after, got) || r.Retained != 0 || r.Dropped != 0 {
-		t.Errorf("raising the cutoff changed the tracked set: %d rows, retained %d, dropped %d", len(after), r.Retained, r.Dropped)
+	after := f.tracked(t, r.VolID)
+	if !slices.Equal(slices.Sorted(maps.Keys(after)), slices.Sorted(maps.Keys(big))) || r.Retained != 0 || r.Dropped != len(all)-len(big) {
+		t.Errorf("raising the cutoff: %d rows, retained %d, dropped %d; want the %d large ones, %d dropped",
+			len(after), r.Retained, r.Dropped, len(big), len(all)-len(big))
+	}
+	for i, s := range after {
+		if s != got[i] {
+			t.Errorf("inode %d changed when the cutoff was raised: %+v, then %+v", i, got[i], s)
+		}
 	}
 	if r.Cutoff != 1<<20 {
 		t.Errorf("cutoff %d after raising", r.Cutoff)
+	}
+	// Lowering it again finds the dropped band anew.
+	r = f.scan(t, scan.Options{SizeCutoff: 4096})
+	if again := f.tracked(t, r.VolID); len(again) != len(all) || r.Retained != len(all)-len(big) {
+		t.Errorf("lowered again: %d rows, retained %d; want %d rows, %d retained", len(again), r.Retained, len(all), len(all)-len(big))
 	}
 }
 

@@ -203,7 +203,8 @@ func (b *Batch) Len() int { return len(b.ops) }
 // Commit writes the batch in one transaction, each kind of write through
 // one prepared statement, and empties it. It is not cancelled by ctx: work
 // already done on the filesystem must be recorded.
-func (b *Batch) Commit(ctx context.Context) error {
+func (b *Batch) Commit(ctx context.Context) (err error) {
+	defer func() { err = b.d.explain(err) }() // a full disk is not "disk I/O error"
 	if len(b.ops) == 0 {
 		return nil
 	}

@@ -29,7 +29,7 @@ func (p *parentBuf) begin(w *ScanWriter) error {
 		return nil
 	}
 	if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM InodeParent WHERE vol_id = ?`, w.volID); err != nil {
-		return fmt.Errorf("drop parent directories: %w", err)
+		return fmt.Errorf("drop parent directories: %w", w.d.explain(err))
 	}
 	p.clearing = true
 	return nil
@@ -104,7 +104,7 @@ func (w *ScanWriter) flushParents() error {
 	if len(p.dirs) > 0 {
 		res, err := w.tx.ExecContext(w.ctx, `DELETE FROM Inode WHERE vol_id = ? AND ino IN `+inoList(p.dirs), w.volID)
 		if err != nil {
-			return fmt.Errorf("drop files replaced by directories: %w", err)
+			return fmt.Errorf("drop files replaced by directories: %w", w.d.explain(err))
 		}
 		if n, err := res.RowsAffected(); err == nil {
 			w.Deleted += int(n)
@@ -112,7 +112,7 @@ func (w *ScanWriter) flushParents() error {
 	}
 	if len(p.inos) > 0 {
 		if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM InodeParent WHERE vol_id = ? AND ino IN `+inoList(p.inos), w.volID); err != nil {
-			return fmt.Errorf("replace parent directories: %w", err)
+			return fmt.Errorf("replace parent directories: %w", w.d.explain(err))
 		}
 	}
 	for rows := p.rows; len(rows) > 0; {
@@ -142,7 +142,7 @@ func (w *ScanWriter) insertParents(rows []parentRow) error {
 	if len(rows) == rowsPerStmt {
 		if w.parents.insert == nil {
 			if w.parents.insert, err = w.tx.PrepareContext(w.ctx, q); err != nil {
-				return fmt.Errorf("record parent directories: %w", err)
+				return fmt.Errorf("record parent directories: %w", w.d.explain(err))
 			}
 		}
 		_, err = w.parents.insert.ExecContext(w.ctx, args...)
@@ -150,7 +150,7 @@ func (w *ScanWriter) insertParents(rows []parentRow) error {
 		_, err = w.tx.ExecContext(w.ctx, q, args...)
 	}
 	if err != nil {
-		return fmt.Errorf("record parent directories: %w", err)
+		return fmt.Errorf("record parent directories: %w", w.d.explain(err))
 	}
 	return nil
 }

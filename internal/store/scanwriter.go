@@ -83,7 +83,7 @@ func (w *ScanWriter) begin() error {
 	}
 	tx, err := w.d.db.BeginTx(w.ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin scan batch: %w", err)
+		return fmt.Errorf("begin scan batch: %w", w.d.explain(err))
 	}
 	w.tx = tx
 	if err := w.parents.begin(w); err != nil {
@@ -126,7 +126,7 @@ func (w *ScanWriter) flushRows() error {
 	}
 	res, err := stmt.ExecContext(w.ctx, args...)
 	if err != nil {
-		return fmt.Errorf("record inodes: %w", err)
+		return fmt.Errorf("record inodes: %w", w.d.explain(err))
 	}
 	if n, err := res.RowsAffected(); err == nil {
 		w.Upserted += int(n)
@@ -154,7 +154,7 @@ func (w *ScanWriter) Delete(ino uint64) (bool, error) {
 	}
 	res, err := w.del.ExecContext(w.ctx, w.volID, int64(ino))
 	if err != nil {
-		return false, fmt.Errorf("drop inode %d: %w", ino, err)
+		return false, fmt.Errorf("drop inode %d: %w", ino, w.d.explain(err))
 	}
 	w.inTx++
 	n, err := res.RowsAffected()
@@ -175,7 +175,7 @@ func (w *ScanWriter) commit() error {
 		w.parents.committed()
 	}
 	if err != nil {
-		return fmt.Errorf("commit scan batch: %w", err)
+		return fmt.Errorf("commit scan batch: %w", w.d.explain(err))
 	}
 	return nil
 }
@@ -195,7 +195,7 @@ func (w *ScanWriter) Finish(generation, cutoff uint64) error {
 	if _, err := w.tx.ExecContext(w.ctx, `
 		UPDATE Volume SET last_tracked_generation = ?, last_tracked_size_cutoff = ?, size_cutoff = ?
 		WHERE id = ?`, int64(generation), int64(cutoff), int64(cutoff), w.volID); err != nil {
-		return fmt.Errorf("record scan position: %w", err)
+		return fmt.Errorf("record scan position: %w", w.d.explain(err))
 	}
 	return w.commit()
 }

@@ -51,10 +51,13 @@ var ErrLocked = errors.New("database in use")
 
 // DB is an open tracking database.
 type DB struct {
-	db   *sql.DB
-	file *os.File // holds the flock; nil when read-only
-	Path string
-	shm  bool // Open created the -shm file (see sharedMemoryInPlace)
+	db      *sql.DB
+	file    *os.File // holds the flock; nil when read-only
+	created bool     // this Open made the database file
+	snap    *readSnapshot
+	closed  bool
+	shm     bool // Open created the -shm file (see sharedMemoryInPlace)
+	Path    string
 }
 
 // Options change how Open treats the database.
@@ -93,13 +96,16 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("database directory %s: not a directory", dir)
 	}
+	if err := checkFile(path); err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
 	d := &DB{Path: path}
 	if o.ReadOnly {
-		if _, err := os.Stat(path); err != nil {
+		if err := d.openReader(); err != nil {
 			return nil, fmt.Errorf("database %s: %w (nothing tracked yet: run bedup scan)", path, errors.Unwrap(err))
 		}
 	} else {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		f, err := d.openWriter()
 		if err != nil {
 			return nil, fmt.Errorf("database %s: %w", path, errors.Unwrap(err))
 		}
@@ -120,22 +126,63 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	return d, nil
 }
 
+// open connects to the database, with the files SQLite makes private to
+// their owner, and prepares it for use; a database this Open created is
+// removed again when that fails.
 func (d *DB) open(ctx context.Context, readOnly bool) error {
+	if !readOnly {
+		if err := d.privateCompanions(); err != nil {
+			d.discardCreated()
+			return err
+		}
+	}
+	db, err := connectCancellable(ctx, func() (db *sql.DB, err error) {
+		err = btrfs.WithUmask(privateUmask, func() error {
+			db, err = d.connect(ctx, readOnly)
+			return err
+		})
+		return db, err
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			d.discardCreated()
+		}
+		return d.explain(err)
+	}
+	d.db = db
+	return nil
+}
+
+// connect opens the database through SQLite and checks and migrates its
+// schema.
+func (d *DB) connect(ctx context.Context, readOnly bool) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Set("_txlock", "immediate")
 	if readOnly {
 		q.Set("mode", "ro")
+		if d.snap != nil && d.snap.immutable {
+			q.Set("immutable", "1")
+		}
 	}
 	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: d.Path}).EscapedPath()+"?"+q.Encode())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// One connection: SQLite has one writer anyway, and each connection of
 	// this driver carries its own memory.
 	db.SetMaxOpenConns(1)
-	d.db = db
+	if err := prepare(ctx, db, readOnly); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// prepare checks that db is a bedup database this build understands and,
+// for a writer, switches it to write-ahead logging and migrates it.
+func prepare(ctx context.Context, db *sql.DB, readOnly bool) error {
 	var version, tables int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return notBedup(err)
@@ -164,7 +211,7 @@ func (d *DB) open(ctx context.Context, readOnly bool) error {
 	if _, err := db.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
 		return err
 	}
-	return d.migrate(ctx, version)
+	return migrate(ctx, db, version)
 }
 
 // notBedup rewords SQLite's answer to a file that is not a database.
@@ -175,9 +222,9 @@ func notBedup(err error) error {
 	return err
 }
 
-func (d *DB) migrate(ctx context.Context, from int) error {
+func migrate(ctx context.Context, db *sql.DB, from int) error {
 	for v := from; v < SchemaVersion; v++ {
-		tx, err := d.db.BeginTx(ctx, nil)
+		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
@@ -196,8 +243,14 @@ func (d *DB) migrate(ctx context.Context, from int) error {
 	return nil
 }
 
-// Close closes the database and releases the lock.
+// Close closes the database and releases the lock. A read-only DB
+// returns ErrChangedWhileRead when the database changed under it while it
+// was read without locks. Closing again does nothing.
 func (d *DB) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
 	var err error
 	if d.db != nil {
 		err = d.db.Close()
@@ -206,6 +259,9 @@ func (d *DB) Close() error {
 		if cerr := d.file.Close(); err == nil {
 			err = cerr
 		}
+	}
+	if err == nil && d.readerChanged() {
+		err = fmt.Errorf("database %s: %w", d.Path, ErrChangedWhileRead)
 	}
 	return err
 }

@@ -124,12 +124,34 @@ func (d *DB) Volumes(ctx context.Context, fsID int64) ([]Volume, error) {
 	return out, rows.Err()
 }
 
-// SetSizeCutoff stores the cutoff later scans of the volume use.
-func (d *DB) SetSizeCutoff(ctx context.Context, volID int64, cutoff uint64) error {
-	if _, err := d.db.ExecContext(ctx, `UPDATE Volume SET size_cutoff = ? WHERE id = ?`, cutoff, volID); err != nil {
-		return fmt.Errorf("set size cutoff: %w", err)
+// SetSizeCutoff stores the cutoff later scans of the volume use. A raised
+// cutoff drops, in the same transaction, the tracked inodes below it (and
+// counts them in dropped): they are no candidates any more. The completed
+// scan position's cutoff is raised with it, so that lowering the cutoff
+// again finds the dropped band anew.
+func (d *DB) SetSizeCutoff(ctx context.Context, volID int64, cutoff uint64) (dropped int, err error) {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("set size cutoff: %w", d.explain(err))
 	}
-	return nil
+	defer tx.Rollback()
+	c := int64(min(cutoff, 1<<63-1))
+	if _, err := tx.ExecContext(ctx, `UPDATE Volume SET size_cutoff = ?,
+		last_tracked_size_cutoff = max(last_tracked_size_cutoff, ?) WHERE id = ?`, c, c, volID); err != nil {
+		return 0, fmt.Errorf("set size cutoff: %w", d.explain(err))
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM Inode WHERE vol_id = ? AND size < ?`, volID, c)
+	if err != nil {
+		return 0, fmt.Errorf("drop inodes below the size cutoff: %w", d.explain(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("set size cutoff: %w", d.explain(err))
+	}
+	return int(n), nil
 }
 
 // RecordPath remembers that the volume was seen at path; the newest path
@@ -179,12 +201,14 @@ func (d *DB) ResetVolume(ctx context.Context, volID int64) error {
 	return tx.Commit()
 }
 
-// InodeCounts returns how many inodes each volume of a filesystem tracks,
-// and how many of them are flagged as changed since the last dedup.
+// InodeCounts returns how many inodes each volume of a filesystem tracks
+// under its size cutoff, and how many of them are flagged as changed since
+// the last dedup. (Rows below the cutoff, which an older bedup kept when
+// the cutoff was raised, are not counted.)
 func (d *DB) InodeCounts(ctx context.Context, fsID int64) (map[int64][2]int64, error) {
 	rows, err := d.db.QueryContext(ctx, `
 		SELECT v.id, count(i.ino), coalesce(sum(i.has_updates), 0)
-		FROM Volume v LEFT JOIN Inode i ON i.vol_id = v.id
+		FROM Volume v LEFT JOIN Inode i ON i.vol_id = v.id AND i.size >= v.size_cutoff
 		WHERE v.fs_id = ? GROUP BY v.id`, fsID)
 	if err != nil {
 		return nil, fmt.Errorf("count inodes: %w", err)
@@ -257,6 +281,28 @@ func (d *DB) InodesOfSize(ctx context.Context, size uint64) ([]TrackedInode, err
 func (d *DB) DeleteInode(ctx context.Context, volID int64, ino uint64) error {
 	if _, err := d.db.ExecContext(ctx, `DELETE FROM Inode WHERE vol_id = ? AND ino = ?`, volID, ino); err != nil {
 		return fmt.Errorf("drop inode %d: %w", ino, err)
+	}
+	return nil
+}
+
+// ForgetInodes drops tracked inodes that were deleted, in one
+// transaction. A row is dropped only while it still holds the creation
+// generation it was read with: a scan may have recorded another file under
+// the same inode number since.
+func (d *DB) ForgetInodes(ctx context.Context, gone []TrackedInode) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("drop deleted inodes: %w", d.explain(err))
+	}
+	defer tx.Rollback()
+	for _, r := range gone {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM Inode WHERE vol_id = ? AND ino = ? AND generation = ?`,
+			r.VolID, int64(r.Ino), int64(r.Generation)); err != nil {
+			return fmt.Errorf("drop inode %d: %w", r.Ino, d.explain(err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("drop deleted inodes: %w", d.explain(err))
 	}
 	return nil
 }

@@ -28,18 +28,20 @@ func Bytes(n int64) string {
 }
 
 // ParseSize reads a size in bytes: a number with an optional binary suffix
-// K, M, G or T (KiB, MiB, … and a trailing B are accepted too, any case).
+// K, M, G, T, P or E (KiB, MiB, … and a trailing B are accepted too, any
+// case), so that whatever Bytes prints reads back.
 // With a suffix the number may have decimals ("1.5M"); the result is
 // rounded down to a whole byte. Sizes of 2^63 bytes or more are refused:
 // nothing on a filesystem is that large, and the database stores signed
 // 64-bit integers.
 func ParseSize(s string) (uint64, error) {
-	bad := fmt.Errorf("size %q is not a number of bytes (e.g. 4096, 128K, 1.5M; suffixes K, M, G, T)", s)
+	const units = "KMGTPE"
+	bad := fmt.Errorf("size %q is not a number of bytes (e.g. 4096, 128K, 1.5M; suffixes K, M, G, T, P, E)", s)
 	u := strings.ToUpper(strings.TrimSpace(s))
 	switch {
 	case strings.HasSuffix(u, "IB"):
 		u = strings.TrimSuffix(u, "IB")
-		if !strings.HasSuffix(u, "K") && !strings.HasSuffix(u, "M") && !strings.HasSuffix(u, "G") && !strings.HasSuffix(u, "T") {
+		if u == "" || strings.IndexByte(units, u[len(u)-1]) < 0 {
 			return 0, bad // "5IB" is not a size
 		}
 	case strings.HasSuffix(u, "B"):
@@ -47,7 +49,7 @@ func ParseSize(s string) (uint64, error) {
 	}
 	shift := 0
 	if n := len(u); n > 0 {
-		if i := strings.IndexByte("KMGT", u[n-1]); i >= 0 {
+		if i := strings.IndexByte(units, u[n-1]); i >= 0 {
 			shift = 10 * (i + 1)
 			u = u[:n-1]
 		}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -48,6 +49,15 @@ func TestParseSize(t *testing.T) {
 		{"5IB", 0, true},
 		{"5B", 5, false},
 		{"NaNK", 0, true},
+		{"1P", 1 << 50, false},
+		{"1.0PiB", 1 << 50, false}, // Bytes prints P and E: they read back
+		{"7E", 7 << 60, false},
+		{"7.5EiB", 15 << 59, false},
+		{"8E", 0, true}, // 2^63
+		{"8192P", 0, true},
+		{"1e3", 0, true},
+		{"1EE", 0, true},
+		{"EiB", 0, true},
 		{"InfM", 0, true},
 	} {
 		got, err := ParseSize(c.in)
@@ -122,6 +132,12 @@ func FuzzPath(f *testing.F) {
 		}
 		if p != s && !strings.HasPrefix(p, `"`) {
 			t.Fatalf("Path(%q) = %q changed an unquoted name", s, p)
+		}
+		// A quoted name decodes to the name: no two names print alike.
+		if p != s {
+			if u, err := strconv.Unquote(p); err != nil || u != s {
+				t.Fatalf("Path(%q) = %s decodes to %q, %v", s, p, u, err)
+			}
 		}
 	})
 }

@@ -21,6 +21,8 @@ type JSON struct {
 	err error
 	// listOpen is set once a listing document's array has an element.
 	listOpen bool
+	// notices of a one-document command, which go into its document.
+	notices []any
 }
 
 // NewJSON prints to out.
@@ -56,6 +58,10 @@ func (j *JSON) emit(typ string, fields map[string]any) {
 func (j *JSON) document(fields map[string]any) {
 	fields["version"] = JSONVersion
 	fields["command"] = j.o.Command
+	if len(j.notices) > 0 {
+		fields["notices"] = j.notices
+		j.notices = nil
+	}
 	b, err := json.MarshalIndent(fields, "", "  ")
 	if err != nil {
 		j.err = err
@@ -138,6 +144,11 @@ func (j *JSON) Notice(n run.Notice) {
 	}
 	if n.Err != nil {
 		f["error"] = n.Err.Error()
+	}
+	if !j.o.Stream {
+		// A line of its own would break the one document.
+		j.notices = append(j.notices, f)
+		return
 	}
 	j.emit("notice", f)
 }
@@ -334,7 +345,15 @@ func (j *JSON) Close() error {
 		if !j.listOpen {
 			j.openList()
 		}
-		j.write([]byte("\n]}\n"))
+		j.write([]byte("\n]"))
+		if len(j.notices) > 0 {
+			b, err := json.Marshal(j.notices)
+			if err != nil && j.err == nil {
+				j.err = err
+			}
+			j.write(append([]byte(`,"notices":`), b...))
+		}
+		j.write([]byte("}\n"))
 	}
 	if err := j.w.Flush(); err != nil && j.err == nil {
 		j.err = err

@@ -63,6 +63,8 @@ func (t *Text) notice(format string, a ...any) {
 // Notice implements run.Reporter.
 func (t *Text) Notice(n run.Notice) {
 	switch n.Code {
+	case run.NoticeNotForgotten:
+		t.notice("files that no longer exist stay tracked until the next run (%d): %v", n.Count, n.Err)
 	case run.NoticeNoFilesystem:
 		t.notice("no mounted, writable Btrfs filesystem found: nothing to do")
 	case run.NoticeIOPriority:
@@ -100,6 +102,12 @@ func (t *Text) VolumeScanned(v run.VolumeScan) {
 	role := ""
 	if v.SourceOnly {
 		role = " (read-only, source only)"
+	}
+	if v.Unchanged && v.Dropped > 0 {
+		// Nothing new, but a raised cutoff dropped the smaller files.
+		t.line("%s%s: unchanged since generation %d, size cutoff %s: %d dropped",
+			Path(v.Volume), role, v.To, Bytes(int64(v.Cutoff)), v.Dropped)
+		return
 	}
 	if v.Unchanged {
 		t.line("%s%s: unchanged since generation %d", Path(v.Volume), role, v.To)

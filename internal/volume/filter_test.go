@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 )
 
@@ -77,6 +78,25 @@ func FuzzParseFilter(f *testing.F) {
 			if err != nil || again != flt.UUID {
 				t.Fatalf("canonical UUID %q does not parse to itself: %q, %v", flt.UUID, again, err)
 			}
+		}
+	})
+}
+
+func FuzzParseUUID(f *testing.F) {
+	for _, s := range []string{"98d7f117-296e-449e-8d40-dfdd887c7cd9", "{98D7F117296E449E8D40DFDD887C7CD9}", "urn:uuid:98d7f117-296e-449e-8d40-dfdd887c7cd9", "98d7f117-296e449e-8d40-dfdd887c7cd9", " x "} {
+		f.Add(s)
+	}
+	canonical := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := ParseUUID(s)
+		if err != nil {
+			return
+		}
+		if !canonical.MatchString(u) {
+			t.Fatalf("ParseUUID(%q) = %q: not canonical", s, u)
+		}
+		if again, err := ParseUUID(u); err != nil || again != u {
+			t.Fatalf("%q does not parse to itself: %q, %v", u, again, err)
 		}
 	})
 }

@@ -1,0 +1,19 @@
+package dedupe
+
+import "testing"
+
+// TestOpenBudget: a window keeps open at most 4096 descriptors, and always
+// leaves room under the process's limit for a share's 127 destinations and
+// the rest, however large a size group is.
+func TestOpenBudget(t *testing.T) {
+	for _, c := range []struct {
+		limit uint64
+		want  int
+	}{
+		{0, 0}, {64, 0}, {256, 0}, {257, 1}, {1024, 768}, {4352, 4096}, {1 << 20, 4096},
+	} {
+		if got := openBudget(c.limit); got != c.want {
+			t.Errorf("openBudget(%d) = %d, want %d", c.limit, got, c.want)
+		}
+	}
+}
