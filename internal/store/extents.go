@@ -192,17 +192,8 @@ func (d *DB) NewIndexScope(ctx context.Context, vols []int64, dirs map[int64][]u
 	if len(restricted) == 0 {
 		return s, nil
 	}
-	s.table = fmt.Sprintf("temp.bedup_scope_%d", scopeSeq.Add(1))
-	if _, err := d.db.ExecContext(ctx, `CREATE TABLE `+s.table+` (
-		vol_id INTEGER NOT NULL, ino INTEGER NOT NULL, PRIMARY KEY (vol_id, ino)) WITHOUT ROWID`); err != nil {
-		return nil, fmt.Errorf("prepare directory scope: %w", err)
-	}
-	for _, id := range restricted {
-		q := belowSQL(dirs[id]) + `INSERT OR IGNORE INTO ` + s.table + ` (vol_id, ino) SELECT ?1, ino FROM below`
-		if _, err := d.db.ExecContext(ctx, q, id); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("prepare directory scope: %w", err)
-		}
+	if err := d.fillScope(ctx, s, restricted, dirs); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -57,19 +57,28 @@ func (d *DB) NewScope(ctx context.Context, vols []int64, dirs map[int64][]uint64
 		return s, nil
 	}
 	sort.Slice(restricted, func(i, j int) bool { return restricted[i] < restricted[j] })
+	if err := d.fillScope(ctx, s, restricted, dirs); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// fillScope creates the scope's temporary table and fills it with the
+// inodes below the directories each restricted volume is limited to.
+func (d *DB) fillScope(ctx context.Context, s *Scope, restricted []int64, dirs map[int64][]uint64) error {
 	s.table = fmt.Sprintf("temp.bedup_scope_%d", scopeSeq.Add(1))
 	if _, err := d.db.ExecContext(ctx, `CREATE TABLE `+s.table+` (
 		vol_id INTEGER NOT NULL, ino INTEGER NOT NULL, PRIMARY KEY (vol_id, ino)) WITHOUT ROWID`); err != nil {
-		return nil, fmt.Errorf("prepare directory scope: %w", err)
+		return fmt.Errorf("prepare directory scope: %w", err)
 	}
 	for _, id := range restricted {
 		q := belowSQL(dirs[id]) + `INSERT OR IGNORE INTO ` + s.table + ` (vol_id, ino) SELECT ?1, ino FROM below`
 		if _, err := d.db.ExecContext(ctx, q, id); err != nil {
 			s.Close()
-			return nil, fmt.Errorf("prepare directory scope: %w", err)
+			return fmt.Errorf("prepare directory scope: %w", err)
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // Restricted reports whether some volume of the scope is restricted to
