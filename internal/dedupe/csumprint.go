@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"encoding/binary"
+	"io"
 	"sort"
 
 	"github.com/zeebo/xxh3"
@@ -13,12 +14,12 @@ import (
 // checksums Btrfs keeps for every 4 KiB sector (the csum tree, tree 7),
 // hashed in file order with the file size and the checksum type. Two files
 // of one size with equal csum prints hold the same bytes with
-// overwhelming probability (a sector past EOF is zero-filled on disk, and
-// the checksum covers the whole sector), so they are sent to the kernel
+// overwhelming probability, so they are sent to the kernel
 // without being read: FIDEDUPERANGE compares the bytes, which is the proof
 // of every share, and a pair it finds different is read the old way next
 // run (see markRead). Files whose csum print is unique in their size group
-// are never read at all.
+// are never read, but for the bytes of a partial last sector (see
+// csumPrints).
 //
 // Only files whose data is all in regular, uncompressed, checksummed,
 // written extents covering the file without holes qualify (csumExtents). A
@@ -159,7 +160,20 @@ func (p *pass) csumPrints(groups []*group) {
 		binary.LittleEndian.PutUint16(hdr[2:], uint16(geo.CsumSize))
 		binary.LittleEndian.PutUint64(hdr[4:], pd.size)
 		h.Write(hdr[:])
-		h.Write(pd.buf)
+		if tail := pd.size % csumBlock; tail != 0 {
+			// The last sector's checksum also covers the bytes past EOF,
+			// which are not always zero on disk (measured: a file
+			// truncated to 5000 bytes keeps its old bytes there), so its
+			// bytes are read instead: at most 4 KiB.
+			b, ok := p.readTail(pd.in, pd.size-tail, tail)
+			if !ok {
+				continue
+			}
+			h.Write(pd.buf[:len(pd.buf)-int(geo.CsumSize)])
+			h.Write(b)
+		} else {
+			h.Write(pd.buf)
+		}
 		sum := h.Sum128().Bytes()
 		pd.in.hash = append([]byte{csumTag}, sum[:]...)
 		pd.in.csum, pd.in.stored, pd.in.hasSmp = true, false, false
@@ -190,6 +204,25 @@ func allCsum(g *group) bool {
 		}
 	}
 	return true
+}
+
+// readTail reads the n bytes at off of an instance, through any of its
+// files; ok is false when none could be read (the read path will say why).
+func (p *pass) readTail(in *instance, off, n uint64) ([]byte, bool) {
+	b := make([]byte, n)
+	for _, f := range in.files {
+		h, err := p.handle(f)
+		if err != nil {
+			continue
+		}
+		m, err := h.ReadAt(b, int64(off))
+		release(f, h)
+		p.stats.BytesRead += int64(m)
+		if uint64(m) == n && (err == nil || err == io.EOF) {
+			return b, true
+		}
+	}
+	return nil, false
 }
 
 // wantsCsum reports whether every instance of a group can have a csum
