@@ -3,6 +3,7 @@ package dedupe
 import (
 	"encoding/binary"
 	"io"
+	"os"
 	"sort"
 
 	"github.com/zeebo/xxh3"
@@ -223,6 +224,46 @@ func (p *pass) readTail(in *instance, off, n uint64) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// ioFailure is a destination the kernel failed with an I/O error.
+type ioFailure struct {
+	f   *file
+	err error
+}
+
+// blameIO finds which file of a csum-matched share the kernel could not
+// read, since it names the destination either way: it reads the source,
+// then the destinations, and names the file whose read fails (a
+// destination is named with the kernel's error when its read succeeds).
+// The instance named is read, not csum printed, by the next run. Called
+// with p.mu held; reads without it.
+func (p *pass) blameIO(size uint64, src *instance, rep *file, sf *os.File, fails []ioFailure) {
+	read := func(h *os.File) error {
+		bp := bufPool.Get().(*[]byte)
+		p.mu.Unlock()
+		_, _, n, err := Hash(h, size, *bp)
+		p.mu.Lock()
+		bufPool.Put(bp)
+		p.stats.BytesRead += n
+		return err
+	}
+	if err := read(sf); err != nil {
+		p.skipped(rep, readFailure(err), err)
+		src.suspect = true
+		return // the destinations were fine as far as anyone knows
+	}
+	for _, fl := range fails {
+		err := fl.err
+		if h, herr := p.handle(fl.f); herr == nil {
+			if rerr := read(h); rerr != nil {
+				err = rerr
+			}
+			release(fl.f, h)
+		}
+		p.skipped(fl.f, readFailure(err), err)
+		fl.f.inst.suspect = true
+	}
 }
 
 // wantsCsum reports whether every instance of a group can have a csum

@@ -173,13 +173,9 @@ func (p *pass) sharePlan(size uint64, pl *plan, b *store.Batch) {
 	if p.o.Defrag && rep.vol.Writable && !p.o.DryRun {
 		p.defrag(src, rep, sf, size)
 	}
-	done, differ, ioerr := p.shareInto(sf, size, pl.dests)
-	for _, f := range ioerr {
-		// Unread csum-printed files: the kernel cannot say which side it
-		// failed to read. Both are read next run, which names the culprit.
-		if src.csum && f.inst.csum {
-			src.suspect, f.inst.suspect = true, true
-		}
+	done, differ, ioerr := p.shareInto(sf, size, pl.dests, src.csum)
+	if len(ioerr) > 0 {
+		p.blameIO(size, src, rep, sf, ioerr)
 	}
 	for _, f := range differ {
 		// A file changed after it was read is flagged by the next scan;
@@ -211,7 +207,11 @@ func (p *pass) defrag(src *instance, rep *file, sf *os.File, size uint64) {
 // share them, and those the kernel found different. Under DryRun it asks nothing and returns every destination
 // that could be opened. A read-only or full filesystem halts the pass: the
 // destinations it refused, and those not yet asked, are kept silently.
-func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) (done, differ, ioerr []*file) {
+//
+// With csum (the source was never read), a destination of a csum-printed
+// instance the kernel failed with an I/O error is returned in ioerr and
+// not reported: the error may be the source's (see blameIO).
+func (p *pass) shareInto(sf *os.File, size uint64, dests []*file, csum bool) (done, differ []*file, ioerr []ioFailure) {
 	for len(dests) > 0 {
 		batch := dests[:min(len(dests), btrfs.MaxDedupeDests)]
 		dests = dests[len(batch):]
@@ -260,11 +260,10 @@ func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) (done, differ,
 			case halts(reason):
 				p.halt(reason, r.Err)
 				p.deferred(f, reason)
+			case reason == ReasonIO && csum && f.inst.csum:
+				ioerr = append(ioerr, ioFailure{f, r.Err})
 			default:
 				p.skipped(f, reason, r.Err)
-				if reason == ReasonIO {
-					ioerr = append(ioerr, f)
-				}
 			}
 		}
 		p.stats.DedupeCalls += calls
