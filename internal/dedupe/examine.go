@@ -96,11 +96,15 @@ func (p *pass) instances(g *group, b *store.Batch) {
 		in.files = append(in.files, f)
 		f.inst = in
 		if !in.hasSmp && f.stillHolds {
-			switch len(f.m.Hash) {
-			case 24:
+			switch {
+			case isCsumPrint(f.m.Hash):
+				in.hash, in.stored, in.csum = f.m.Hash, true, true
+			case bytes.Equal(f.m.Hash, readMark):
+				in.noCsum = true
+			case len(f.m.Hash) == 24:
 				in.hash, in.stored = f.m.Hash, true
 				fallthrough
-			case 8:
+			case len(f.m.Hash) == 8:
 				in.sample, in.hasSmp = binary.LittleEndian.Uint64(f.m.Hash[len(f.m.Hash)-8:]), true
 			}
 		}
@@ -152,6 +156,7 @@ func (p *pass) describe(f *file, h *os.File) error {
 	}
 	f.inline = btrfs.HasInline(ext)
 	f.print = Print(ext, size)
+	f.csumExt = csumExtents(ext, size, f.nocow)
 	defer func() { f.stillHolds = p.stillHolds(f) }()
 	for _, e := range ext {
 		f.unwritten = f.unwritten || e.Flags&btrfs.ExtentUnwritten != 0
@@ -179,6 +184,11 @@ func (p *pass) finish(g *group, b *store.Batch) {
 		}
 		if in.suspect {
 			stored = nil
+			if in.csum {
+				// The kernel found its bytes different from a file with the
+				// same csum print: the next run reads it.
+				stored = readMark
+			}
 		}
 		for _, f := range in.files {
 			if f.skip == reasonGone || !f.m.Flagged && !in.suspect && bytes.Equal(f.m.Hash, stored) && bytes.Equal(f.m.Extents, f.print) {

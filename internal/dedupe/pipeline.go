@@ -289,6 +289,10 @@ type pass struct {
 	halted   Reason             // why the pass stopped early, if it did
 	opened   int                // descriptors the window keeps open
 	mu       sync.Mutex         // guards stats, files and instances during parallel work
+	// the checksum geometry and type, asked once (see csumGeometry)
+	geo      btrfs.CsumGeometry
+	csumType uint16
+	geoAsked bool
 }
 
 // file is one member of a size group, examined.
@@ -317,13 +321,16 @@ type file struct {
 	// sharedExt are the extents FIEMAP calls shared (usually none): the
 	// others are used by this file alone.
 	sharedExt []btrfs.Extent
+	// csumExt: the disk ranges of its data, in file order, when it may
+	// have a csum print (see csumExtents)
+	csumExt [][2]uint64
 }
 
 // instance is a set of files that already share all their data.
 type instance struct {
 	files  []*file
 	print  ExtentPrint
-	hash   []byte // XXH3-128 then XXH3-64 sample, 24 bytes, or nil
+	hash   []byte // XXH3-128 then XXH3-64 sample, 24 bytes, a csum print (17), or nil
 	sample uint64
 	hasSmp bool
 	rep    *file // the file read for the instance
@@ -331,6 +338,8 @@ type instance struct {
 	// suspect: the stored hash was contradicted by the kernel (it found a
 	// destination different from its source); it is not kept
 	suspect bool
+	csum    bool // hash is a csum print (csumprint.go)
+	noCsum  bool // its stored readMark says: read it, no csum print
 }
 
 type group struct {
@@ -343,6 +352,7 @@ type group struct {
 	done          bool   // nothing left to do after examination
 	executed      bool   // its plans were carried out
 	alreadyShared bool   // all members shared their extents already
+	csum          bool   // its instances are told apart by csum prints: none is read
 	sets          int    // identical sets found
 }
 

@@ -22,9 +22,10 @@ const smallFile = 64 << 10
 // instance without a stored one (the full hash at once for small files),
 // then the full hash of those whose sample matches another instance's.
 func (p *pass) readAll(ctx context.Context, groups []*group) error {
+	p.csumPrints(groups)
 	var jobs []readJob
 	for _, g := range groups {
-		if g.done {
+		if g.done || g.csum {
 			continue
 		}
 		for _, in := range g.instances {
@@ -38,7 +39,7 @@ func (p *pass) readAll(ctx context.Context, groups []*group) error {
 	}
 	jobs = jobs[:0]
 	for _, g := range groups {
-		if g.done {
+		if g.done || g.csum {
 			continue
 		}
 		count := map[uint64]int{}

@@ -48,7 +48,7 @@ func (p *pass) plan(g *group) {
 			continue
 		}
 		nocow := in.files[0].nocow
-		k := key{string(in.hash[:16]), nocow}
+		k := key{hashKey(in.hash), nocow}
 		sets[k] = append(sets[k], in)
 		if hashes[k.hash] == nil {
 			hashes[k.hash] = map[bool]bool{}
@@ -173,13 +173,16 @@ func (p *pass) sharePlan(size uint64, pl *plan, b *store.Batch) {
 	if p.o.Defrag && rep.vol.Writable && !p.o.DryRun {
 		p.defrag(src, rep, sf, size)
 	}
-	done, differ := p.shareInto(sf, size, pl.dests)
+	done, differ, ioerr := p.shareInto(sf, size, pl.dests, src.csum)
+	if len(ioerr) > 0 {
+		p.blameIO(size, src, rep, sf, ioerr)
+	}
 	for _, f := range differ {
 		// A file changed after it was read is flagged by the next scan;
 		// but a stored fingerprint that led here may be stale (see
 		// stillHolds): either side's is forgotten.
 		src.suspect = src.suspect || src.stored
-		f.inst.suspect = f.inst.suspect || f.inst.stored
+		f.inst.suspect = f.inst.suspect || f.inst.stored || f.inst.csum
 	}
 	p.record(size, pl, rep, done, b)
 }
@@ -204,7 +207,11 @@ func (p *pass) defrag(src *instance, rep *file, sf *os.File, size uint64) {
 // share them, and those the kernel found different. Under DryRun it asks nothing and returns every destination
 // that could be opened. A read-only or full filesystem halts the pass: the
 // destinations it refused, and those not yet asked, are kept silently.
-func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) (done, differ []*file) {
+//
+// With csum (the source was never read), a destination of a csum-printed
+// instance the kernel failed with an I/O error is returned in ioerr and
+// not reported: the error may be the source's (see blameIO).
+func (p *pass) shareInto(sf *os.File, size uint64, dests []*file, csum bool) (done, differ []*file, ioerr []ioFailure) {
 	for len(dests) > 0 {
 		batch := dests[:min(len(dests), btrfs.MaxDedupeDests)]
 		dests = dests[len(batch):]
@@ -253,13 +260,15 @@ func (p *pass) shareInto(sf *os.File, size uint64, dests []*file) (done, differ 
 			case halts(reason):
 				p.halt(reason, r.Err)
 				p.deferred(f, reason)
+			case reason == ReasonIO && csum && f.inst.csum:
+				ioerr = append(ioerr, ioFailure{f, r.Err})
 			default:
 				p.skipped(f, reason, r.Err)
 			}
 		}
 		p.stats.DedupeCalls += calls
 	}
-	return done, differ
+	return done, differ, ioerr
 }
 
 // record accounts for the destinations that now share the source (or
@@ -296,7 +305,7 @@ func (p *pass) record(size uint64, pl *plan, rep *file, done []*file, b *store.B
 			}
 		}
 		if all {
-			in.print, in.hash = src.print, src.hash
+			in.print, in.hash, in.csum = src.print, src.hash, src.csum
 		}
 	}
 	freed := pl.fr.freed(users)

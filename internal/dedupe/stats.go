@@ -10,10 +10,16 @@ type Stats struct {
 	AlreadyShared int // groups whose members already shared all data
 	FilesSampled  int
 	FilesHashed   int
-	BytesRead     int64 // file data read for samples and hashes
-	DedupeCalls   int   // FIDEDUPERANGE ioctls
-	FilesShared   int   // destinations that now share a source's extents
-	BytesDeduped  int64 // bytes of those destinations
+	// FilesCsumPrinted counts the instances told apart by their data
+	// checksums (csum prints) instead of reading them; CsumLookups the csum
+	// tree walks that fetched them, CsumBytes the checksum bytes fetched.
+	FilesCsumPrinted int
+	CsumLookups      int
+	CsumBytes        int64
+	BytesRead        int64 // file data read for samples and hashes
+	DedupeCalls      int   // FIDEDUPERANGE ioctls
+	FilesShared      int   // destinations that now share a source's extents
+	BytesDeduped     int64 // bytes of those destinations
 	// BytesFreed is the on-disk size of the extents that lost their last
 	// user (a compressed extent counts its compressed size): what
 	// "btrfs filesystem df" shows coming back. Extents whose last users
@@ -53,6 +59,9 @@ func (s *Stats) Add(o Stats) {
 	s.AlreadyShared += o.AlreadyShared
 	s.FilesSampled += o.FilesSampled
 	s.FilesHashed += o.FilesHashed
+	s.FilesCsumPrinted += o.FilesCsumPrinted
+	s.CsumLookups += o.CsumLookups
+	s.CsumBytes += o.CsumBytes
 	s.BytesRead += o.BytesRead
 	s.DedupeCalls += o.DedupeCalls
 	s.FilesShared += o.FilesShared

@@ -1,0 +1,123 @@
+package dedupe
+
+import (
+	"os"
+	"testing"
+
+	"github.com/bedup/bedup/internal/testfs"
+)
+
+// Same-size files are told apart by their csum prints: the identical pairs
+// are shared and nothing is read, not even the unique files (their size is
+// a multiple of 4 KiB: no partial last sector to read). A rerun with a
+// new copy reuses the stored prints and fetches only the new file's.
+func TestCsumPrintsReadNothing(t *testing.T) {
+	fs := testfs.New(t)
+	const size = 20480
+	p1, p2 := testfs.Bytes(1, size), testfs.Bytes(2, size)
+	a1 := testfs.WriteFile(t, fs.Path("a1"), p1)
+	a2 := testfs.WriteFile(t, fs.Path("a2"), p1)
+	b1 := testfs.WriteFile(t, fs.Path("b1"), p2)
+	b2 := testfs.WriteFile(t, fs.Path("b2"), p2)
+	for i := uint64(0); i < 4; i++ {
+		testfs.WriteFile(t, fs.Path("u", string(rune('a'+i))), testfs.Bytes(10+i, size))
+	}
+	e := newEnv(t, fs, "")
+	st, _ := e.run(t, Options{})
+	if st.BytesRead != 0 || st.FilesSampled != 0 || st.FilesHashed != 0 || st.FilesCsumPrinted != 8 || st.FilesShared != 2 || st.CsumLookups != 1 {
+		t.Errorf("first pass: %+v", st)
+	}
+	if !testfs.Shares(t, a1, a2) || !testfs.Shares(t, b1, b2) || testfs.Shares(t, a1, b1) {
+		t.Error("the pairs are not shared as they should be")
+	}
+	a3 := testfs.WriteFile(t, fs.Path("a3"), p1)
+	e.rescan(t)
+	st, _ = e.run(t, Options{})
+	if st.BytesRead != 0 || st.FilesCsumPrinted != 1 || st.FilesShared != 1 || !testfs.Shares(t, a1, a3) {
+		t.Errorf("second pass: %+v", st)
+	}
+}
+
+// A sector's checksum covers the bytes past EOF, which are not always zero
+// on disk (a file truncated from a longer one keeps its old bytes there):
+// the partial last sector is read instead of its checksum, so equal files
+// of 5000 bytes print alike, truncated or not, a different last byte
+// prints otherwise, and the kernel shares the equal ones.
+func TestCsumPrintPartialSector(t *testing.T) {
+	fs := testfs.New(t)
+	data := testfs.Bytes(1, 5000)
+	x := testfs.WriteFile(t, fs.Path("x"), data)
+	y := testfs.WriteFile(t, fs.Path("y"), data)
+	other := append([]byte(nil), data...)
+	other[len(other)-1] ^= 1
+	z := testfs.WriteFile(t, fs.Path("z"), other)
+	long := append(append([]byte(nil), data...), testfs.Bytes(2, 3192)...)
+	w := testfs.WriteFile(t, fs.Path("w"), long)
+	fs.Sync(t)
+	if err := os.Truncate(w, 5000); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, fs, "")
+	st, events := e.run(t, Options{ResolvePaths: true})
+	if st.BytesRead != 4*(5000-4096) || st.FilesCsumPrinted != 4 || st.FilesShared != 2 {
+		t.Errorf("stats %+v, sets %q", st, e.sharedSets(events))
+	}
+	if !testfs.Shares(t, x, y) || !testfs.Shares(t, x, w) || testfs.Shares(t, x, z) {
+		t.Errorf("sets %q", e.sharedSets(events))
+	}
+}
+
+// Files without checksummed, uncompressed extents (a compressed mount,
+// NOCOW files) are read as before, and still shared.
+func TestCsumPrintFallsBack(t *testing.T) {
+	t.Run("compressed", func(t *testing.T) {
+		fs := testfs.New(t, testfs.Options{MountOpts: testfs.Compressed})
+		data := testfs.Text(1, 200<<10)
+		a := testfs.WriteFile(t, fs.Path("a"), data)
+		b := testfs.WriteFile(t, fs.Path("b"), data)
+		testfs.WriteFile(t, fs.Path("c"), testfs.Text(2, 200<<10))
+		e := newEnv(t, fs, "")
+		st, _ := e.run(t, Options{})
+		if st.FilesCsumPrinted != 0 || st.BytesRead == 0 || st.FilesShared != 1 || !testfs.Shares(t, a, b) {
+			t.Errorf("%+v", st)
+		}
+	})
+	t.Run("nocow", func(t *testing.T) {
+		fs := testfs.New(t)
+		data := testfs.Bytes(1, 40000)
+		a := testfs.WriteNocow(t, fs.Path("a"), data)
+		b := testfs.WriteNocow(t, fs.Path("b"), data)
+		e := newEnv(t, fs, "")
+		st, _ := e.run(t, Options{})
+		if st.FilesCsumPrinted != 0 || st.BytesRead == 0 || st.FilesShared != 1 || !testfs.Shares(t, a, b) {
+			t.Errorf("%+v", st)
+		}
+	})
+}
+
+// A csum-matched file rewritten before it is shared keeps the writer's
+// bytes; once the change is undone, the next run shares it, still without
+// reading.
+func TestCsumPrintConcurrentWrite(t *testing.T) {
+	fs := testfs.New(t)
+	data := testfs.Bytes(1, 32768)
+	a := testfs.WriteFile(t, fs.Path("a"), data)
+	b := testfs.WriteFile(t, fs.Path("b"), data)
+	written := testfs.Bytes(2, 32768)
+	e := newEnv(t, fs, "")
+	TestHook = once(HookIntents, func() { testfs.WriteFile(t, b, written) })
+	st, _ := e.run(t, Options{})
+	TestHook = nil
+	if st.FilesCsumPrinted != 2 || st.FilesShared != 0 || st.Skipped[ReasonChanged] != 1 || testfs.Shares(t, a, b) {
+		t.Errorf("first pass: %+v", st)
+	}
+	if got, _ := os.ReadFile(b); string(got) != string(written) {
+		t.Error("the writer's bytes were lost")
+	}
+	testfs.WriteFile(t, b, data)
+	e.rescan(t)
+	st, _ = e.run(t, Options{})
+	if st.FilesShared != 1 || st.BytesRead != 0 || !testfs.Shares(t, a, b) {
+		t.Errorf("after the change was undone: %+v", st)
+	}
+}
