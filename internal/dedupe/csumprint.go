@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"context"
 	"encoding/binary"
 	"io"
 	"os"
@@ -108,7 +109,7 @@ type csumNeed struct {
 // run of nearby disk ranges. A group where some instance cannot is left to
 // readAll, its stored csum prints set aside. It marks the groups it
 // settles (group.csum): nothing of them is read.
-func (p *pass) csumPrints(groups []*group) {
+func (p *pass) csumPrints(ctx context.Context, groups []*group) {
 	geo, ok := p.csumGeometry()
 	type pending struct {
 		in   *instance
@@ -151,7 +152,18 @@ func (p *pass) csumPrints(groups []*group) {
 		}
 	}
 	p.fetchCsums(geo, needs)
-	for _, pd := range todo {
+	// The last sector's checksum also covers the bytes past EOF, which are
+	// not always zero on disk (measured: a file truncated to 5000 bytes
+	// keeps its old bytes there), so its bytes are read instead: at most
+	// 4 KiB a file, on IOThreads readers (small random reads).
+	tails := make([][]byte, len(todo))
+	p.parallel(ctx, len(todo), func(i int) {
+		pd := todo[i]
+		if tail := pd.size % csumBlock; tail != 0 && pd.got == uint64(len(pd.buf))/uint64(geo.CsumSize) {
+			tails[i], _ = p.readTail(pd.in, pd.size-tail, tail)
+		}
+	})
+	for i, pd := range todo {
 		if pd.got != uint64(len(pd.buf))/uint64(geo.CsumSize) {
 			continue // some sector has no checksum (nodatasum, a race): read
 		}
@@ -162,16 +174,11 @@ func (p *pass) csumPrints(groups []*group) {
 		binary.LittleEndian.PutUint64(hdr[4:], pd.size)
 		h.Write(hdr[:])
 		if tail := pd.size % csumBlock; tail != 0 {
-			// The last sector's checksum also covers the bytes past EOF,
-			// which are not always zero on disk (measured: a file
-			// truncated to 5000 bytes keeps its old bytes there), so its
-			// bytes are read instead: at most 4 KiB.
-			b, ok := p.readTail(pd.in, pd.size-tail, tail)
-			if !ok {
-				continue
+			if tails[i] == nil {
+				continue // unreadable: the read path names it
 			}
 			h.Write(pd.buf[:len(pd.buf)-int(geo.CsumSize)])
-			h.Write(b)
+			h.Write(tails[i])
 		} else {
 			h.Write(pd.buf)
 		}
@@ -218,7 +225,9 @@ func (p *pass) readTail(in *instance, off, n uint64) ([]byte, bool) {
 		}
 		m, err := h.ReadAt(b, int64(off))
 		release(f, h)
+		p.mu.Lock()
 		p.stats.BytesRead += int64(m)
+		p.mu.Unlock()
 		if uint64(m) == n && (err == nil || err == io.EOF) {
 			return b, true
 		}

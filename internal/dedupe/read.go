@@ -22,7 +22,7 @@ const smallFile = 64 << 10
 // instance without a stored one (the full hash at once for small files),
 // then the full hash of those whose sample matches another instance's.
 func (p *pass) readAll(ctx context.Context, groups []*group) error {
-	p.csumPrints(groups)
+	p.csumPrints(ctx, groups)
 	var jobs []readJob
 	for _, g := range groups {
 		if g.done || g.csum {
