@@ -343,3 +343,28 @@ func (p *pass) csumGeometry() (btrfs.CsumGeometry, bool) {
 	}
 	return p.geo, p.geo.SectorSize == csumBlock && p.geo.CsumSize > 0 && p.geo.NodeSize > 0
 }
+
+// prefetchLimit is the size up to which the files of csum-matched sets are
+// all prefetched before a window's shares: nobody read them, and the
+// kernel's compare reads page by page, so asking for every one of them at
+// once lets the device work on many at a time. Larger files get the
+// chunked prefetch of btrfs.Dedupe.
+const prefetchLimit = 1 << 20
+
+// prefetchPlans asks the kernel to read, without waiting, the sources and
+// destinations of the window's csum-matched sets (those nothing read),
+// through the descriptors examination kept open.
+func prefetchPlans(groups []*group) {
+	for _, g := range groups {
+		if !g.csum || g.size > prefetchLimit {
+			continue
+		}
+		for _, pl := range g.plans {
+			for _, f := range append(pl.src.files[:1:1], pl.dests...) {
+				if f.h != nil {
+					btrfs.Prefetch(f.h, 0, g.size)
+				}
+			}
+		}
+	}
+}

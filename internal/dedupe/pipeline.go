@@ -445,6 +445,7 @@ func (p *pass) shareAll(ctx context.Context, groups []*group, b *store.Batch) er
 	if err := p.logIntents(ctx, groups); err != nil {
 		return err
 	}
+	prefetchPlans(groups)
 	return p.parallel(ctx, len(groups), func(i int) {
 		if ctx.Err() != nil {
 			return
