@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // volList renders volume ids as an SQL list. They are integers from the
@@ -140,16 +139,6 @@ type batchOp struct {
 	inodes        []EventInode
 }
 
-// batchSQL holds the statement of each kind of write.
-var batchSQL = map[opKind]string{
-	opResult:     `UPDATE Inode SET hash = ?, extents = ?, hash_transid = ?, has_updates = ? WHERE vol_id = ? AND ino = ?`,
-	opFlag:       `UPDATE Inode SET has_updates = ? WHERE vol_id = ? AND ino = ?`,
-	opDrop:       `DELETE FROM Inode WHERE vol_id = ? AND ino = ?`,
-	opTransid:    `UPDATE Inode SET transid = ? WHERE vol_id = ? AND ino = ?`,
-	opFrozen:     `UPDATE Inode SET frozen = ? WHERE vol_id = ? AND ino = ?`,
-	opIntentDone: `DELETE FROM DedupIntent WHERE id = ?`,
-}
-
 // NewBatch starts an empty batch.
 func (d *DB) NewBatch() *Batch { return &Batch{d: d} }
 
@@ -200,9 +189,9 @@ func (b *Batch) IntentDone(id int64) {
 // Len is the number of pending writes.
 func (b *Batch) Len() int { return len(b.ops) }
 
-// Commit writes the batch in one transaction, each kind of write through
-// one prepared statement, and empties it. It is not cancelled by ctx: work
-// already done on the filesystem must be recorded.
+// Commit writes the batch in one transaction and empties it (see
+// batch.go for how). It is not cancelled by ctx: work already done on the
+// filesystem must be recorded.
 func (b *Batch) Commit(ctx context.Context) (err error) {
 	defer func() { err = b.d.explain(err) }() // a full disk is not "disk I/O error"
 	if len(b.ops) == 0 {
@@ -214,66 +203,14 @@ func (b *Batch) Commit(ctx context.Context) (err error) {
 		return fmt.Errorf("record dedup results: %w", err)
 	}
 	defer tx.Rollback()
-	stmts := map[opKind]*sql.Stmt{}
-	stmt := func(k opKind, q string) (*sql.Stmt, error) {
-		if s := stmts[k]; s != nil {
-			return s, nil
-		}
-		s, err := tx.PrepareContext(ctx, q)
-		stmts[k] = s
-		return s, err
-	}
-	const opEventInode = opIntentDone + 1
-	created := time.Now().UTC().Format(time.RFC3339Nano)
-	for _, op := range b.ops {
-		var s *sql.Stmt
-		if op.kind == opEvent {
-			s, err = stmt(opEvent, `INSERT INTO DedupEvent (fs_id, item_size, bytes_freed, created) VALUES (?, ?, ?, ?) RETURNING id`)
-		} else {
-			s, err = stmt(op.kind, batchSQL[op.kind])
-		}
-		if err != nil {
-			return fmt.Errorf("record dedup results: %w", err)
-		}
-		ino := int64(op.ino)
-		switch op.kind {
-		case opResult:
-			var transid any // NULL: unknown
-			if op.n != 0 && op.hash != nil {
-				transid = int64(op.n)
-			}
-			_, err = s.ExecContext(ctx, op.hash, op.extents, transid, op.flagged, op.volID, ino)
-		case opFlag, opFrozen: // the flag, or frozen, in op.flagged
-			_, err = s.ExecContext(ctx, op.flagged, op.volID, ino)
-		case opDrop:
-			_, err = s.ExecContext(ctx, op.volID, ino)
-		case opTransid:
-			_, err = s.ExecContext(ctx, int64(op.n), op.volID, ino)
-		case opIntentDone:
-			_, err = s.ExecContext(ctx, int64(op.n))
-		case opEvent:
-			var id int64
-			if err = s.QueryRowContext(ctx, op.volID, int64(op.n), int64(op.freed), created).Scan(&id); err != nil {
-				break
-			}
-			var si *sql.Stmt
-			if si, err = stmt(opEventInode, `INSERT INTO DedupEventInode (event_id, vol_id, ino) VALUES (?, ?, ?)`); err != nil {
-				break
-			}
-			for _, in := range op.inodes {
-				if _, err = si.ExecContext(ctx, id, in.VolID, int64(in.Ino)); err != nil {
-					break
-				}
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("record dedup results: %w", err)
-		}
+	if err := b.write(ctx, tx); err != nil {
+		return fmt.Errorf("record dedup results: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record dedup results: %w", err)
 	}
 	b.ops = b.ops[:0]
+	b.d.keep(ctx)
 	return nil
 }
 

@@ -57,6 +57,7 @@ type DB struct {
 	snap    *readSnapshot
 	closed  bool
 	shm     bool // Open created the -shm file (see sharedMemoryInPlace)
+	stmts   stmtCache
 	Path    string
 }
 

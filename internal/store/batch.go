@@ -1,0 +1,338 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// How a Batch is written. Its writes were once one statement execution
+// each; through the WASM build of SQLite every execution costs, so the
+// writes to one inode are folded into one update (or one delete), and
+// drops, done intents, events and their inodes go through multi-row
+// statements, chunked below SQLite's bound-parameter limit. The inode
+// updates stay one execution each: a multi-row UPDATE ... FROM (VALUES
+// ...) measured slower (SQLite fills a temporary table with the join
+// first, then updates from it).
+//
+// Folding changes the order of the writes, which cannot change the
+// outcome:
+//
+//   - The writes to one inode (SetResult, SetFlag, SetTransid, SetFrozen,
+//     Drop) are folded, in their order, into their net effect: a later
+//     write of a column wins over an earlier one (a SetFlag after a
+//     SetResult keeps the SetFlag's flag, and the other way round), and a
+//     Drop ends the inode, so nothing after it applies (it would have
+//     updated no row). Distinct inodes are independent rows, so the
+//     net effects can be made in any order: updates first, then deletes,
+//     each sorted by key for locality.
+//   - Events, their inodes and done intents touch no Inode row and no
+//     trigger links them to one; an event's inodes are inserted after the
+//     event rows they name (they reference them). Intents are deleted by
+//     id, events inserted with fresh ids: neither depends on the other.
+//
+// A folded update that would not change its row (a flag already clear, a
+// fingerprint already stored) is left out by its WHERE clause, so no page
+// is dirtied for it.
+
+// maxVars is SQLite's default bound-parameter limit per statement
+// (SQLITE_MAX_VARIABLE_NUMBER since 3.32), which the driver keeps.
+const maxVars = 32766
+
+// Columns set by a folded inode write.
+const (
+	setResult  = 1 << iota // hash, extents, hash_transid
+	setFlag                // has_updates
+	setTransid             // transid
+	setFrozen              // frozen
+)
+
+type inodeKey struct {
+	volID int64
+	ino   uint64
+}
+
+// inodeWrite is the net effect of a batch's writes on one inode.
+type inodeWrite struct {
+	inodeKey
+	set           int // setResult | setFlag | ...
+	drop          bool
+	hash, extents []byte
+	hashTransid   any // int64, or nil: unknown
+	flagged       bool
+	transid       int64
+	frozen        bool
+}
+
+// batchPlan is a batch folded into what its statements write.
+type batchPlan struct {
+	updates []inodeWrite // by key
+	drops   []inodeKey   // by key
+	events  []batchOp    // in order
+	intents []int64      // in order
+}
+
+func cmpKey(a, b inodeKey) int {
+	return cmp.Or(cmp.Compare(a.volID, b.volID), cmp.Compare(a.ino, b.ino))
+}
+
+// plan folds the batch's writes (see above).
+func (b *Batch) plan() batchPlan {
+	var p batchPlan
+	writes := map[inodeKey]*inodeWrite{}
+	var order []*inodeWrite
+	for _, op := range b.ops {
+		switch op.kind {
+		case opEvent:
+			p.events = append(p.events, op)
+			continue
+		case opIntentDone:
+			p.intents = append(p.intents, int64(op.n))
+			continue
+		}
+		k := inodeKey{op.volID, op.ino}
+		w := writes[k]
+		if w == nil {
+			w = &inodeWrite{inodeKey: k}
+			writes[k] = w
+			order = append(order, w)
+		}
+		if w.drop {
+			continue // the row is gone: a later update would find none
+		}
+		switch op.kind {
+		case opDrop:
+			*w = inodeWrite{inodeKey: k, drop: true}
+		case opResult:
+			w.set |= setResult | setFlag
+			w.hash, w.extents, w.flagged = op.hash, op.extents, op.flagged
+			w.hashTransid = nil
+			if op.n != 0 && op.hash != nil {
+				w.hashTransid = int64(op.n)
+			}
+		case opFlag:
+			w.set |= setFlag
+			w.flagged = op.flagged
+		case opTransid:
+			w.set |= setTransid
+			w.transid = int64(op.n)
+		case opFrozen:
+			w.set |= setFrozen
+			w.frozen = op.flagged
+		}
+	}
+	for _, w := range order {
+		if w.drop {
+			p.drops = append(p.drops, w.inodeKey)
+		} else {
+			p.updates = append(p.updates, *w)
+		}
+	}
+	slices.SortFunc(p.updates, func(a, b inodeWrite) int { return cmpKey(a.inodeKey, b.inodeKey) })
+	slices.SortFunc(p.drops, cmpKey)
+	return p
+}
+
+// placeholders renders n rows of cols bound parameters: (?,?),(?,?).
+func placeholders(n, cols int) string {
+	row := "(" + strings.Repeat("?,", cols-1) + "?)"
+	var b strings.Builder
+	b.Grow(n * (len(row) + 1))
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+// Rows per multi-row statement: a batch is written through statements of
+// these sizes, largest first, the last one padded with rows of NULLs,
+// which match and insert nothing. Few sizes let the statements be
+// prepared once per database, not per batch: parsing a statement of
+// thousands of parameters costs about as much as running it.
+var chunkRows = []int{512, 128, 32, 8}
+
+// stmtCache keeps the prepared multi-row statements of a database. A
+// statement cannot be prepared on the database while a transaction holds
+// its only connection: one first needed in a transaction is prepared in
+// it, for that once, and on the database after the commit (keep).
+type stmtCache struct {
+	mu     sync.Mutex
+	db     *sql.DB // the statements' database (DB.db can be reopened)
+	m      map[string]*sql.Stmt
+	wanted []string
+}
+
+// stmt returns the statement q for use in tx.
+func (d *DB) stmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
+	c := &d.stmts
+	c.mu.Lock()
+	if c.db != d.db {
+		c.db, c.m, c.wanted = d.db, map[string]*sql.Stmt{}, nil
+	}
+	s := c.m[q]
+	if s == nil && !slices.Contains(c.wanted, q) {
+		c.wanted = append(c.wanted, q)
+	}
+	c.mu.Unlock()
+	if s == nil {
+		return tx.PrepareContext(ctx, q)
+	}
+	return tx.StmtContext(ctx, s), nil
+}
+
+// keep prepares on the database the statements transactions wanted, once
+// none is open. A failure leaves them to be prepared in a transaction
+// again.
+func (d *DB) keep(ctx context.Context) {
+	c := &d.stmts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.db != d.db {
+		return
+	}
+	for _, q := range c.wanted {
+		if s, err := d.db.PrepareContext(ctx, q); err == nil {
+			c.m[q] = s
+		}
+	}
+	c.wanted = nil
+}
+
+// multiRow runs a statement over rows of cols arguments each (args holds
+// them one after the other), in chunks of chunkRows, the last one padded
+// with NULLs. build renders the statement for n rows; run runs it.
+func (d *DB) multiRow(ctx context.Context, tx *sql.Tx, args []any, cols int, build func(n int) string, run func(*sql.Stmt, []any) error) error {
+	for len(args) > 0 {
+		rows := len(args) / cols
+		size := chunkRows[len(chunkRows)-1]
+		for _, n := range chunkRows {
+			if n <= rows || n*cols > maxVars {
+				size = n
+				break
+			}
+		}
+		size = min(size, maxVars/cols)
+		chunk := args[:min(len(args), size*cols)]
+		args = args[len(chunk):]
+		if len(chunk) < size*cols {
+			chunk = append(slices.Clip(chunk), make([]any, size*cols-len(chunk))...)
+		}
+		s, err := d.stmt(ctx, tx, build(size))
+		if err != nil {
+			return err
+		}
+		if err := run(s, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func execStmt(s *sql.Stmt, args []any) error {
+	_, err := s.Exec(args...)
+	return err
+}
+
+const updateCols = 9
+
+// updateSQL updates one inode: ?1, ?2 its key; ?3 the mask of the
+// columns written (setResult...); then hash, extents, hash_transid,
+// has_updates, transid and frozen. A row none of whose written columns
+// would change is left alone.
+const updateSQL = `UPDATE Inode SET
+	hash = iif(?3 & 1, ?4, hash),
+	extents = iif(?3 & 1, ?5, extents),
+	hash_transid = iif(?3 & 1, ?6, hash_transid),
+	has_updates = iif(?3 & 2, ?7, has_updates),
+	transid = iif(?3 & 4, ?8, transid),
+	frozen = iif(?3 & 8, ?9, frozen)
+	WHERE vol_id = ?1 AND ino = ?2 AND (
+		?3 & 1 AND (hash IS NOT ?4 OR extents IS NOT ?5 OR hash_transid IS NOT ?6)
+		OR ?3 & 2 AND has_updates IS NOT ?7
+		OR ?3 & 4 AND transid IS NOT ?8
+		OR ?3 & 8 AND frozen IS NOT ?9)`
+
+func dropSQL(n int) string {
+	return `DELETE FROM Inode WHERE (vol_id, ino) IN (VALUES ` + placeholders(n, 2) + `)`
+}
+
+func intentDoneSQL(n int) string {
+	return `DELETE FROM DedupIntent WHERE id IN (` + strings.Repeat("?,", n-1) + `?)`
+}
+
+func eventSQL(n int) string {
+	return `INSERT INTO DedupEvent (id, fs_id, item_size, bytes_freed, created)
+		SELECT * FROM (VALUES ` + placeholders(n, 5) + `) WHERE column1 IS NOT NULL`
+}
+
+func eventInodeSQL(n int) string {
+	return `INSERT INTO DedupEventInode (event_id, vol_id, ino)
+		SELECT * FROM (VALUES ` + placeholders(n, 3) + `) WHERE column1 IS NOT NULL`
+}
+
+// write makes the batch's writes in tx.
+func (b *Batch) write(ctx context.Context, tx *sql.Tx) error {
+	p := b.plan()
+	d := b.d
+	args := make([]any, 0, len(p.updates)*updateCols)
+	for _, w := range p.updates {
+		args = append(args, w.volID, int64(w.ino), w.set, w.hash, w.extents, w.hashTransid, w.flagged, w.transid, w.frozen)
+	}
+	// One execution per inode: measured, a multi-row UPDATE ... FROM
+	// (VALUES ...) costs more than the executions it saves (SQLite
+	// materializes the join into a temporary table first).
+	update, err := d.stmt(ctx, tx, updateSQL)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < len(args); i += updateCols {
+		if _, err := update.Exec(args[i : i+updateCols]...); err != nil {
+			return err
+		}
+	}
+	args = args[:0]
+	for _, k := range p.drops {
+		args = append(args, k.volID, int64(k.ino))
+	}
+	if err := d.multiRow(ctx, tx, args, 2, dropSQL, execStmt); err != nil {
+		return err
+	}
+	args = args[:0]
+	for _, id := range p.intents {
+		args = append(args, id)
+	}
+	if err := d.multiRow(ctx, tx, args, 1, intentDoneSQL, execStmt); err != nil {
+		return err
+	}
+	if len(p.events) == 0 {
+		return nil
+	}
+	// Events get the ids SQLite would give them one by one: the
+	// transaction holds the database's only writer (BEGIN IMMEDIATE), so
+	// nothing else takes them meanwhile.
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM DedupEvent`).Scan(&last); err != nil {
+		return err
+	}
+	created := time.Now().UTC().Format(time.RFC3339Nano)
+	args = args[:0]
+	var inodes []any
+	for i, op := range p.events {
+		id := last + 1 + int64(i)
+		args = append(args, id, op.volID, int64(op.n), int64(op.freed), created)
+		for _, in := range op.inodes {
+			inodes = append(inodes, id, in.VolID, int64(in.Ino))
+		}
+	}
+	if err := d.multiRow(ctx, tx, args, 5, eventSQL, execStmt); err != nil {
+		return err
+	}
+	return d.multiRow(ctx, tx, inodes, 3, eventInodeSQL, execStmt)
+}
