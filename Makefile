@@ -6,17 +6,18 @@
 #   make man                  regenerates docs/man from the commands
 #   make test                 the whole test suite (bash scripts/test)
 #
-# "bedup --version" prints VERSION: by default what git describe says of
-# the checkout (tag or commit, -dirty with uncommitted changes), which also
-# works in git worktrees, where Go's own VCS stamping finds no repository.
-# Outside a git checkout it is empty and bedup falls back to the build info;
-# packagers set it: make VERSION=1.2.
+# "bedup --version" prints VERSION and REVISION: by default the checkout's
+# last tag (none yet: the build info's "(devel)") and its commit (-dirty
+# with uncommitted changes), read with git, which also works in git
+# worktrees, where Go's own VCS stamping finds no repository. Packagers set
+# them: make VERSION=1.2 REVISION=….
 
 GO ?= go
 PREFIX ?= /usr/local
 DESTDIR ?=
 BIN ?= bedup
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+VERSION ?= $(shell git describe --tags --abbrev=0 2>/dev/null)
+REVISION ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
 sbindir = $(PREFIX)/sbin
 man8dir = $(PREFIX)/share/man/man8
@@ -30,6 +31,9 @@ unitdir = $(PREFIX)/lib/systemd/system
 LDFLAGS = -s -w
 ifneq ($(VERSION),)
 LDFLAGS += -X github.com/bedup/bedup/internal/cli.Version=$(VERSION)
+endif
+ifneq ($(REVISION),)
+LDFLAGS += -X github.com/bedup/bedup/internal/cli.Revision=$(REVISION)
 endif
 BUILDFLAGS = -trimpath -ldflags '$(LDFLAGS)'
 

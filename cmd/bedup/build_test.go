@@ -91,14 +91,14 @@ func TestMakeBuild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bedup --version: %v\n%s", err, out)
 	}
-	if !regexp.MustCompile(`^bedup \S+\n$`).Match(out) {
-		t.Errorf("bedup --version printed %q, want one line \"bedup VERSION\"", out)
+	if !regexp.MustCompile(`^bedup \S+ \(revision [0-9a-f]{12}(-dirty)?\)\n$`).Match(out) {
+		t.Errorf("bedup --version printed %q, want one line \"bedup VERSION (revision REVISION)\"", out)
 	}
 
 	// VERSION= stamps the version (through cli.Version).
 	runMake(t, "BIN="+bin, "VERSION=9.8.7-test")
 	out, err = exec.Command(bin, "--version").CombinedOutput()
-	if err != nil || string(out) != "bedup 9.8.7-test\n" {
+	if err != nil || !strings.HasPrefix(string(out), "bedup 9.8.7-test (revision ") {
 		t.Errorf("make VERSION=9.8.7-test, then bedup --version: %q, %v", out, err)
 	}
 }

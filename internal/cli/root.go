@@ -20,13 +20,17 @@ import (
 	"github.com/bedup/bedup/internal/ui"
 )
 
-// Version is the program version; release builds set it with
-// -ldflags "-X github.com/bedup/bedup/internal/cli.Version=...".
-var Version = ""
+// Version and Revision are the program's version and the commit it was
+// built from; the Makefile sets them with -ldflags "-X …" (Go's own VCS
+// stamping is used when they are empty).
+var (
+	Version  = ""
+	Revision = ""
+)
 
 // version is the module version and the VCS revision the binary was
-// built from, as the build info records them: "v1.2.3" or
-// "(devel) (revision 0123abcd, modified)".
+// built from: "v1.2.3 (revision 0123abcd4567)" or "(devel) (revision
+// 0123abcd4567, modified)".
 func version() string {
 	v := Version
 	bi, ok := debug.ReadBuildInfo()
@@ -36,25 +40,24 @@ func version() string {
 			v = bi.Main.Version
 		}
 	}
-	if !ok {
-		return v
-	}
-	var rev, modified string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				modified = ", modified"
+	rev, modified := Revision, ""
+	if rev == "" && ok {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					modified = ", modified"
+				}
 			}
+		}
+		if len(rev) > 12 {
+			rev = rev[:12]
 		}
 	}
 	if rev == "" {
 		return v
-	}
-	if len(rev) > 12 {
-		rev = rev[:12]
 	}
 	return fmt.Sprintf("%s (revision %s%s)", v, rev, modified)
 }
