@@ -180,15 +180,7 @@ func (d *DB) IndexedFileOf(ctx context.Context, s *Scope, volID int64, ino uint6
 // A scope without restricted volumes costs nothing. Close it after the
 // pass.
 func (d *DB) NewIndexScope(ctx context.Context, vols []int64, dirs map[int64][]uint64) (*Scope, error) {
-	s := &Scope{d: d, vols: vols}
-	var restricted []int64
-	for _, id := range vols {
-		if len(dirs[id]) == 0 {
-			s.whole = append(s.whole, id)
-		} else {
-			restricted = append(restricted, id)
-		}
-	}
+	s, restricted := splitScope(d, vols, dirs)
 	if len(restricted) == 0 {
 		return s, nil
 	}

@@ -32,15 +32,7 @@ var scopeSeq atomic.Int64
 // and no file is opened (nothing at all when no inode of vols is flagged).
 // Close the scope after the pass.
 func (d *DB) NewScope(ctx context.Context, vols []int64, dirs map[int64][]uint64) (*Scope, error) {
-	s := &Scope{d: d, vols: vols}
-	var restricted []int64
-	for _, id := range vols {
-		if len(dirs[id]) == 0 {
-			s.whole = append(s.whole, id)
-		} else {
-			restricted = append(restricted, id)
-		}
-	}
+	s, restricted := splitScope(d, vols, dirs)
 	if len(restricted) == 0 {
 		return s, nil
 	}
@@ -61,6 +53,21 @@ func (d *DB) NewScope(ctx context.Context, vols []int64, dirs map[int64][]uint64
 		return nil, err
 	}
 	return s, nil
+}
+
+// splitScope starts a scope over vols: the whole volumes are in it
+// already; the restricted ones are returned for fillScope.
+func splitScope(d *DB, vols []int64, dirs map[int64][]uint64) (*Scope, []int64) {
+	s := &Scope{d: d, vols: vols}
+	var restricted []int64
+	for _, id := range vols {
+		if len(dirs[id]) == 0 {
+			s.whole = append(s.whole, id)
+		} else {
+			restricted = append(restricted, id)
+		}
+	}
+	return s, restricted
 }
 
 // fillScope creates the scope's temporary table and fills it with the
