@@ -17,24 +17,6 @@ import (
 	"github.com/bedup/bedup/internal/testfs"
 )
 
-// listDir lists dir's entries with their permissions.
-func listDir(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range es {
-		fi, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e.Name()+" "+fi.Mode().String())
-	}
-	return out
-}
-
 // TestReadersLeaveNoFiles: show, history and size-lookup only read: they
 // make no -wal or -shm file beside the database (they did, readable by
 // all, and left them behind), and size-lookup without a database prints
@@ -57,13 +39,13 @@ func TestReadersLeaveNoFiles(t *testing.T) {
 		if args[1] != "--json" && out != "" {
 			t.Errorf("bedup %s without a database printed %q", strings.Join(args, " "), out)
 		}
-		if got := listDir(t, dir); len(got) != 0 {
+		if got := testfs.DirModes(t, dir); len(got) != 0 {
 			t.Fatalf("bedup %s without a database made %v", strings.Join(args, " "), got)
 		}
 	}
 
 	mustRun(t, "scan", "--db-path", db, vol)
-	before := listDir(t, dir)
+	before := testfs.DirModes(t, dir)
 	if !slices.Equal(before, []string{"db.sqlite -rw-------"}) {
 		t.Fatalf("after a scan: %v", before)
 	}
@@ -74,7 +56,7 @@ func TestReadersLeaveNoFiles(t *testing.T) {
 		{"size-lookup", "--db-path", db, "200000"},
 	} {
 		mustRun(t, args...)
-		if after := listDir(t, dir); !slices.Equal(before, after) {
+		if after := testfs.DirModes(t, dir); !slices.Equal(before, after) {
 			t.Errorf("bedup %s changed the database's directory: %v, then %v", strings.Join(args, " "), before, after)
 		}
 	}

@@ -15,24 +15,6 @@ import (
 	"github.com/bedup/bedup/internal/testfs"
 )
 
-// dirNames lists the names in dir with their permission bits.
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range es {
-		fi, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e.Name()+" "+fi.Mode().Perm().String())
-	}
-	return out
-}
-
 // openGuarded opens path, failing t instead of hanging if Open never
 // returns (the old code waited forever on a FIFO).
 func openGuarded(t *testing.T, path string, o Options) (*DB, error) {
@@ -78,7 +60,7 @@ func TestOpenNonRegular(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	before := dirNames(t, dir)
+	before := testfs.DirModes(t, dir)
 	_, nullErr := os.Stat("/dev/null-journal")
 	for _, c := range []struct {
 		path, want string
@@ -101,7 +83,7 @@ func TestOpenNonRegular(t *testing.T) {
 			}
 		}
 	}
-	if after := dirNames(t, dir); !slices.Equal(before, after) {
+	if after := testfs.DirModes(t, dir); !slices.Equal(before, after) {
 		t.Errorf("files beside the refused ones changed: %v, then %v", before, after)
 	}
 	if _, err := os.Stat("/dev/null-journal"); err == nil && nullErr != nil {
@@ -135,7 +117,7 @@ func TestCompanionFilesPrivate(t *testing.T) {
 	check := func(when string) {
 		t.Helper()
 		want := []string{"db.sqlite -rw-------", "db.sqlite-shm -rw-------", "db.sqlite-wal -rw-------"}
-		if got := dirNames(t, dir); !slices.Equal(got, want) {
+		if got := testfs.DirModes(t, dir); !slices.Equal(got, want) {
 			t.Errorf("%s: %v, want %v", when, got, want)
 		}
 	}
@@ -168,7 +150,7 @@ func TestReaderCreatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	before := dirNames(t, dir)
+	before := testfs.DirModes(t, dir)
 	r, err := Open(ctx, path, Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +161,7 @@ func TestReaderCreatesNothing(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Errorf("close: %v", err)
 	}
-	if after := dirNames(t, dir); !slices.Equal(before, after) {
+	if after := testfs.DirModes(t, dir); !slices.Equal(before, after) {
 		t.Errorf("a read-only open changed the directory: %v, then %v", before, after)
 	}
 
@@ -240,13 +222,13 @@ func TestReaderSeesChange(t *testing.T) {
 // empty database behind.
 func TestOpenNoSpace(t *testing.T) {
 	dir := testfs.FullTmpfs(t)
-	before := dirNames(t, dir)
+	before := testfs.DirModes(t, dir)
 	path := filepath.Join(dir, "db.sqlite")
 	_, err := Open(context.Background(), path, Options{})
 	if err == nil || err.Error() != "database "+path+": no space left on device" {
 		t.Errorf("Open on a full filesystem: %v", err)
 	}
-	if after := dirNames(t, dir); !slices.Equal(before, after) {
+	if after := testfs.DirModes(t, dir); !slices.Equal(before, after) {
 		t.Errorf("a failed open left files: %v, then %v", before, after)
 	}
 }
@@ -292,13 +274,13 @@ func TestForeignOwnedRefused(t *testing.T) {
 		if err := os.Chown(path+suffix, 12345, 12345); err != nil {
 			t.Fatal(err)
 		}
-		before := dirNames(t, dir)
+		before := testfs.DirModes(t, dir)
 		_, err = Open(context.Background(), path, Options{})
 		want := "database " + path + ": " + path + suffix + " is owned by uid 12345, not by uid 0 running bedup (its owner could steer bedup)"
 		if err == nil || err.Error() != want {
 			t.Errorf("%s owned by another user: %v, want %q", suffix, err, want)
 		}
-		if after := dirNames(t, dir); !slices.Equal(before, after) {
+		if after := testfs.DirModes(t, dir); !slices.Equal(before, after) {
 			t.Errorf("%s: files changed: %v, then %v", suffix, before, after)
 		}
 	}

@@ -206,3 +206,23 @@ func SameContent(t testing.TB, a, b string) bool {
 	}
 	return bytes.Equal(da, db)
 }
+
+// DirModes lists the entries of dir as "NAME MODE" ("db.sqlite -rw-------"),
+// in name order: what tests compare to prove a directory unchanged, or to
+// check the permissions of files something created.
+func DirModes(t testing.TB, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e.Name()+" "+fi.Mode().String())
+	}
+	return out
+}
