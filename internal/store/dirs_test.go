@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"maps"
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -13,13 +12,8 @@ import (
 // the inodes it already tracks get recorded.
 func TestMigrateFromV1(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "db.sqlite")
-	d, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Make it a version 1 database holding one scanned volume.
-	for _, q := range []string{
+	d := openMigrated(t,
 		`DROP INDEX ix_Inode_frozen`, `ALTER TABLE Inode DROP COLUMN frozen`,
 		`DROP TABLE DedupIntentInode`, `DROP TABLE DedupIntent`,
 		`DROP TRIGGER tr_Inode_parents`, `DROP TABLE InodeParent`, `PRAGMA user_version = 1`,
@@ -28,22 +22,7 @@ func TestMigrateFromV1(t *testing.T) {
 		`INSERT INTO Filesystem (id, uuid) VALUES (1, 'u')`,
 		`INSERT INTO Volume (id, fs_id, root_id, last_tracked_generation, last_tracked_size_cutoff, size_cutoff) VALUES (1, 1, 5, 77, 4096, 4096)`,
 		`INSERT INTO Inode (vol_id, ino, size, generation, transid, has_updates, hash) VALUES (1, 300, 5000, 3, 9, 0, x'01')`,
-	} {
-		if _, err := d.db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	d.Close()
-
-	d, err = Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	var version int
-	if err := d.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != SchemaVersion {
-		t.Fatalf("user_version %d, %v", version, err)
-	}
+	)
 	v, ok, err := d.VolumeByRoot(ctx, 1, 5)
 	if err != nil || !ok || v.Scanned || v.LastGeneration != 0 || v.SizeCutoff != 4096 {
 		t.Errorf("volume after migration %+v, %v: want a full rescan, cutoff kept", v, err)

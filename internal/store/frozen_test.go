@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -96,35 +95,15 @@ func TestFrozen(t *testing.T) {
 
 // A version 3 database gets the frozen column with its rows kept: the
 // files it kept flagged stay flagged, none is frozen.
-func TestMigrateFromV2(t *testing.T) {
+func TestMigrateFromV3(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "db.sqlite")
-	d, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	d := openMigrated(t,
 		`DROP TABLE DedupIntentInode`, `DROP TABLE DedupIntent`,
 		`DROP INDEX ix_Inode_frozen`, `ALTER TABLE Inode DROP COLUMN frozen`, `PRAGMA user_version = 3`,
 		`INSERT INTO Filesystem (id, uuid) VALUES (1, 'u')`,
 		`INSERT INTO Volume (id, fs_id, root_id, size_cutoff) VALUES (1, 1, 5, 4096)`,
 		`INSERT INTO Inode (vol_id, ino, size, generation, transid, has_updates) VALUES (1, 300, 5000, 3, 9, 1), (1, 301, 5000, 3, 9, 0)`,
-	} {
-		if _, err := d.db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	d.Close()
-
-	d, err = Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	var version int
-	if err := d.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != SchemaVersion {
-		t.Fatalf("user_version %d, %v", version, err)
-	}
+	)
 	rows, err := d.Inodes(ctx, 1)
 	if err != nil || len(rows) != 2 || !rows[0].Flagged || rows[1].Flagged {
 		t.Errorf("inodes after migration %+v, %v", rows, err)
