@@ -2,12 +2,9 @@ package dedupe
 
 import (
 	"context"
-	"encoding/binary"
 	"io"
 	"os"
 	"sort"
-
-	"github.com/zeebo/xxh3"
 
 	"github.com/bedup/bedup/internal/btrfs"
 )
@@ -20,8 +17,8 @@ import (
 // without being read: FIDEDUPERANGE compares the bytes, which is the proof
 // of every share, and a pair it finds different is read the old way next
 // run (see markRead). Files whose csum print is unique in their size group
-// are never read, but for the bytes of a partial last sector (see
-// csumPrints).
+// are never read; the bytes of a partial last sector only when another
+// file's full sectors match (see settleTails).
 //
 // Only files whose data is all in regular, uncompressed, checksummed,
 // written extents covering the file without holes qualify (csumExtents). A
@@ -31,10 +28,12 @@ import (
 // member is sampled and hashed as before.
 
 // Stored fingerprints: a content hash is 24 bytes (XXH3-128 then the
-// sample), a csum print 17 (csumTag then XXH3-128), and readMark (one
-// byte) says "the kernel contradicted this file's csum print: read it".
+// sample), a csum print 17 or more (a tag, then XXH3-128 of the full
+// sectors' checksums, then what stands for a partial last sector: see
+// tailprint.go), and readMark (one byte) says "the kernel contradicted
+// this file's csum print: read it".
 const (
-	csumTag    = 'c'
+	csumTag    = 'c' // no partial last sector
 	csumPrintN = 17
 )
 
@@ -83,8 +82,32 @@ func csumExtents(ext []btrfs.Extent, size uint64, nocow bool) [][2]uint64 {
 	return out
 }
 
-// isCsumPrint reports whether a fingerprint is a csum print.
-func isCsumPrint(h []byte) bool { return len(h) == csumPrintN && h[0] == csumTag }
+// isCsumPrint reports whether a fingerprint is a csum print. The lengths
+// never equal a content hash's (24): checksums are 4, 8 or 32 bytes.
+func isCsumPrint(h []byte) bool {
+	if len(h) == 0 {
+		return false
+	}
+	switch h[0] {
+	case csumTag:
+		return len(h) == csumPrintN
+	case tailSumTag:
+		n := len(h) - csumPrintN
+		return n == 4 || n == 8 || n == 32
+	case tailBytesTag:
+		return len(h) == csumPrintN+8
+	}
+	return false
+}
+
+// csumPrintFits reports whether a stored csum print was made, by this
+// version, for a file of this size: a partial last sector's prints carry
+// its checksum or its bytes, a whole last sector's do not (prints of
+// earlier versions hashed a partial sector's bytes under csumTag, and
+// are made again).
+func csumPrintFits(h []byte, size uint64) bool {
+	return isCsumPrint(h) && (h[0] == csumTag) == (size%csumBlock == 0)
+}
 
 // hashKey is what identical instances have in common: the content hash
 // without its sample, or the whole csum print (which never equals a
@@ -152,44 +175,18 @@ func (p *pass) csumPrints(ctx context.Context, groups []*group) {
 		}
 	}
 	p.fetchCsums(geo, needs)
-	// The last sector's checksum also covers the bytes past EOF, which are
-	// not always zero on disk (measured: a file truncated to 5000 bytes
-	// keeps its old bytes there), so its bytes are read instead: at most
-	// 4 KiB a file, on IOThreads readers (small random reads).
-	tails := make([][]byte, len(todo))
-	p.parallel(ctx, len(todo), func(i int) {
-		pd := todo[i]
-		if tail := pd.size % csumBlock; tail != 0 && pd.got == uint64(len(pd.buf))/uint64(geo.CsumSize) {
-			tails[i], _ = p.readTail(pd.in, pd.size-tail, tail)
-		}
-	})
-	for i, pd := range todo {
+	for _, pd := range todo {
 		if pd.got != uint64(len(pd.buf))/uint64(geo.CsumSize) {
 			continue // some sector has no checksum (nodatasum, a race): read
 		}
-		h := xxh3.New()
-		var hdr [12]byte
-		binary.LittleEndian.PutUint16(hdr[0:], p.csumType)
-		binary.LittleEndian.PutUint16(hdr[2:], uint16(geo.CsumSize))
-		binary.LittleEndian.PutUint64(hdr[4:], pd.size)
-		h.Write(hdr[:])
-		if tail := pd.size % csumBlock; tail != 0 {
-			if tails[i] == nil {
-				continue // unreadable: the read path names it
-			}
-			h.Write(pd.buf[:len(pd.buf)-int(geo.CsumSize)])
-			h.Write(tails[i])
-		} else {
-			h.Write(pd.buf)
-		}
-		sum := h.Sum128().Bytes()
-		pd.in.hash = append([]byte{csumTag}, sum[:]...)
+		pd.in.hash = csumPrint(p.csumType, int(geo.CsumSize), pd.size, pd.buf)
 		pd.in.csum, pd.in.stored, pd.in.hasSmp = true, false, false
 		p.stats.FilesCsumPrinted++
 	}
 	for _, g := range candidates {
 		g.csum = allCsum(g)
 	}
+	p.settleTails(ctx, groups)
 	// The groups left to readAll read every instance without a content
 	// hash, csum printed or not.
 	for _, g := range groups {

@@ -97,7 +97,7 @@ func (p *pass) instances(g *group, b *store.Batch) {
 		f.inst = in
 		if !in.hasSmp && f.stillHolds {
 			switch {
-			case isCsumPrint(f.m.Hash):
+			case csumPrintFits(f.m.Hash, g.size):
 				in.hash, in.stored, in.csum = f.m.Hash, true, true
 			case bytes.Equal(f.m.Hash, readMark):
 				in.noCsum = true
