@@ -175,14 +175,18 @@ func (p *pass) csumPrints(ctx context.Context, groups []*group) {
 		}
 	}
 	p.fetchCsums(geo, needs)
+	printed := 0
 	for _, pd := range todo {
 		if pd.got != uint64(len(pd.buf))/uint64(geo.CsumSize) {
 			continue // some sector has no checksum (nodatasum, a race): read
 		}
 		pd.in.hash = csumPrint(p.csumType, int(geo.CsumSize), pd.size, pd.buf)
 		pd.in.csum, pd.in.stored, pd.in.hasSmp = true, false, false
-		p.stats.FilesCsumPrinted++
+		printed++
 	}
+	p.mu.Lock()
+	p.stats.FilesCsumPrinted += printed
+	p.mu.Unlock()
 	for _, g := range candidates {
 		g.csum = allCsum(g)
 	}
@@ -299,6 +303,14 @@ func (p *pass) wantsCsum(g *group) bool {
 func (p *pass) fetchCsums(geo btrfs.CsumGeometry, needs []csumNeed) {
 	sort.Slice(needs, func(i, j int) bool { return needs[i].start < needs[j].start })
 	cs, ss := uint64(geo.CsumSize), uint64(geo.SectorSize)
+	var lookups int
+	var sumBytes int64
+	defer func() {
+		p.mu.Lock()
+		p.stats.CsumLookups += lookups
+		p.stats.CsumBytes += sumBytes
+		p.mu.Unlock()
+	}()
 	for i := 0; i < len(needs); {
 		start, end := needs[i].start, needs[i].start+needs[i].length
 		j := i + 1
@@ -306,10 +318,10 @@ func (p *pass) fetchCsums(geo btrfs.CsumGeometry, needs []csumNeed) {
 			end = max(end, needs[j].start+needs[j].length)
 		}
 		runs, err := btrfs.DataCsums(p.top, geo, start, end-start)
-		p.stats.CsumLookups++
+		lookups++
 		if err == nil {
 			for _, r := range runs {
-				p.stats.CsumBytes += int64(len(r.Sums))
+				sumBytes += int64(len(r.Sums))
 			}
 			for _, nd := range needs[i:j] {
 				// The first run that ends past the need's start.

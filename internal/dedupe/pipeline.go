@@ -112,13 +112,19 @@ func (p *pass) run(ctx context.Context, ids []int64, dirs map[int64][]uint64) er
 	return p.windows(ctx, scope)
 }
 
-// windows handles the pass window by window. Window N's results are
-// committed while window N+1 is examined, read and shared: only loading a
-// window and committing one use the database, and they take turns. A
-// filesystem that turns read-only or full halts the pass after the window
-// in which it did (or before the next one): what is left stays flagged.
+// windows handles the pass window by window, in a pipeline: window N+1
+// is loaded, examined and read (metadata, csum prints, the reads the
+// kernel's compare cannot replace) while window N is shared, and window
+// N's results are committed while window N+1 is shared. Examining and
+// reading only read; sharing waits on the kernel's compares, which wait
+// on the device: overlapping them keeps both the CPU and the device busy.
+// Windows hold disjoint files (one size each), so neither sees the
+// other's work. A filesystem that turns read-only or full halts the pass
+// after the window in which it did (or before the next one): what is left
+// stays flagged, and a window examined but not shared is dropped
+// unrecorded (its files stay flagged too).
 func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
-	groups, err := p.load(ctx, scope, ^uint64(0))
+	cur, err := p.prepare(ctx, scope, ^uint64(0))
 	if err != nil {
 		return err
 	}
@@ -131,19 +137,35 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 		pending = nil
 		return err
 	}
-	for len(groups) > 0 && p.halted == "" {
+	for cur != nil && p.halted == "" {
 		if p.readOnly() {
 			p.halt(ReasonReadOnlyFS, unix.EROFS)
+			p.closeFiles(cur.groups)
 			break
 		}
-		batch := p.db.NewBatch()
-		werr := p.window(ctx, groups, batch)
+		type prepared struct {
+			w   *window
+			err error
+		}
+		next := make(chan prepared, 1)
+		below := cur.groups[len(cur.groups)-1].size
+		go func() {
+			w, err := p.prepare(ctx, scope, below)
+			next <- prepared{w, err}
+		}()
+		werr := p.share(ctx, cur)
+		nx := <-next
 		if err := wait(); err != nil {
+			p.discard(nx.w)
 			return err
+		}
+		if werr == nil && p.halted == "" {
+			werr = nx.err
 		}
 		if werr != nil || p.halted != "" {
 			// Record what was done, then stop.
-			if err := p.commit(ctx, batch); err != nil {
+			p.discard(nx.w)
+			if err := p.commit(ctx, cur.batch); err != nil {
 				return err
 			}
 			if err := p.recordTransids(ctx); werr == nil {
@@ -152,19 +174,15 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 			return werr
 		}
 		if len(p.shared) >= sharedBatch {
-			if err := p.collectTransids(batch); err != nil {
-				p.commit(ctx, batch)
+			if err := p.collectTransids(cur.batch); err != nil {
+				p.discard(nx.w)
+				p.commit(ctx, cur.batch)
 				return err
 			}
 		}
-		next, err := p.load(ctx, scope, groups[len(groups)-1].size)
-		if err != nil {
-			p.commit(ctx, batch)
-			return err
-		}
 		pending = make(chan error, 1)
-		go func(b *store.Batch, done chan<- error) { done <- p.commit(ctx, b) }(batch, pending)
-		groups = next
+		go func(b *store.Batch, done chan<- error) { done <- p.commit(ctx, b) }(cur.batch, pending)
+		cur = nx.w
 	}
 	if err := wait(); err != nil {
 		return err
@@ -287,7 +305,7 @@ type pass struct {
 	swaps    map[[2]uint64]bool // (dev, ino) of active swap files
 	top      *os.File           // the filesystem's top-level directory
 	halted   Reason             // why the pass stopped early, if it did
-	opened   int                // descriptors the window keeps open
+	opened   int                // descriptors the windows in flight keep open
 	mu       sync.Mutex         // guards stats, files and instances during parallel work
 	// the checksum geometry and type, asked once (see csumGeometry)
 	geo      btrfs.CsumGeometry
@@ -386,47 +404,85 @@ func gone(err error) bool {
 	return errors.Is(err, unix.ESTALE) || errors.Is(err, unix.ENOENT) || errors.Is(err, btrfs.ErrNotRegular) || errors.Is(err, unix.EISDIR)
 }
 
-// window handles the size groups of one window: examine every member
-// (metadata only), read what must be read, then share group by group. The
-// examination and the reads use up to IOThreads workers.
-func (p *pass) window(ctx context.Context, groups []*group, b *store.Batch) error {
-	defer func() {
-		for _, g := range groups {
-			for _, f := range g.files {
-				if f.h != nil {
-					f.h.Close()
-					f.h = nil
-				}
-			}
-		}
-		p.opened = 0
-	}()
+// window is one window's size groups and the batch of their results.
+type window struct {
+	groups []*group
+	batch  *store.Batch
+}
+
+// prepare loads the window below `below` and examines every member
+// (metadata only), then reads what must be read, on up to IOThreads
+// workers. It returns nil when no group is left.
+func (p *pass) prepare(ctx context.Context, scope *store.Scope, below uint64) (*window, error) {
+	groups, err := p.load(ctx, scope, below)
+	if err != nil || len(groups) == 0 {
+		return nil, err
+	}
+	w := &window{groups: groups, batch: p.db.NewBatch()}
 	var all []*file
 	for _, g := range groups {
-		p.stats.Groups++
 		all = append(all, g.files...)
 	}
 	t0 := time.Now()
-	if err := p.parallel(ctx, len(all), func(i int) { p.examineFile(all[i], b) }); err != nil {
-		return err
+	if err := p.parallel(ctx, len(all), func(i int) { p.examineFile(all[i], w.batch) }); err != nil {
+		p.closeFiles(groups)
+		return nil, err
 	}
+	p.mu.Lock()
+	p.stats.Groups += len(groups)
 	for _, g := range groups {
-		p.instances(g, b)
+		p.instances(g, w.batch)
 	}
 	t1 := time.Now()
 	p.stats.ExamineTime += t1.Sub(t0)
+	p.mu.Unlock()
 	if err := p.readAll(ctx, groups); err != nil {
-		return err
+		p.closeFiles(groups)
+		return nil, err
 	}
 	p.hook(HookRead)
-	t2 := time.Now()
-	p.stats.ReadTime += t2.Sub(t1)
-	defer func() { p.stats.ShareTime += time.Since(t2) }()
-	err := p.shareAll(ctx, groups, b)
-	for _, g := range groups {
-		p.leave(g, b) // groups left undone: interrupted, or halted
+	p.mu.Lock()
+	p.stats.ReadTime += time.Since(t1)
+	p.mu.Unlock()
+	return w, nil
+}
+
+// share shares a prepared window group by group, then closes its files.
+func (p *pass) share(ctx context.Context, w *window) error {
+	defer p.closeFiles(w.groups)
+	t0 := time.Now()
+	err := p.shareAll(ctx, w.groups, w.batch)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, g := range w.groups {
+		p.leave(g, w.batch) // groups left undone: interrupted, or halted
 	}
+	p.stats.ShareTime += time.Since(t0)
 	return err
+}
+
+// discard drops a window prepared but not shared: nothing of it is
+// recorded, so its files stay flagged for the next run.
+func (p *pass) discard(w *window) {
+	if w != nil {
+		p.closeFiles(w.groups)
+	}
+}
+
+// closeFiles closes the descriptors the groups' files kept open, giving
+// them back to the budget.
+func (p *pass) closeFiles(groups []*group) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, g := range groups {
+		for _, f := range g.files {
+			if f.h != nil {
+				f.h.Close()
+				f.h = nil
+				p.opened--
+			}
+		}
+	}
 }
 
 // shareAll plans the sets of every group (source, destinations, what
