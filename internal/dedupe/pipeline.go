@@ -112,84 +112,6 @@ func (p *pass) run(ctx context.Context, ids []int64, dirs map[int64][]uint64) er
 	return p.windows(ctx, scope)
 }
 
-// windows handles the pass window by window, in a pipeline: window N+1
-// is loaded, examined and read (metadata, csum prints, the reads the
-// kernel's compare cannot replace) while window N is shared, and window
-// N's results are committed while window N+1 is shared. Examining and
-// reading only read; sharing waits on the kernel's compares, which wait
-// on the device: overlapping them keeps both the CPU and the device busy.
-// Windows hold disjoint files (one size each), so neither sees the
-// other's work. A filesystem that turns read-only or full halts the pass
-// after the window in which it did (or before the next one): what is left
-// stays flagged, and a window examined but not shared is dropped
-// unrecorded (its files stay flagged too).
-func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
-	cur, err := p.prepare(ctx, scope, ^uint64(0))
-	if err != nil {
-		return err
-	}
-	var pending chan error
-	wait := func() error {
-		if pending == nil {
-			return nil
-		}
-		err := <-pending
-		pending = nil
-		return err
-	}
-	for cur != nil && p.halted == "" {
-		if p.readOnly() {
-			p.halt(ReasonReadOnlyFS, unix.EROFS)
-			p.closeFiles(cur.groups)
-			break
-		}
-		type prepared struct {
-			w   *window
-			err error
-		}
-		next := make(chan prepared, 1)
-		below := cur.groups[len(cur.groups)-1].size
-		go func() {
-			w, err := p.prepare(ctx, scope, below)
-			next <- prepared{w, err}
-		}()
-		werr := p.share(ctx, cur)
-		nx := <-next
-		if err := wait(); err != nil {
-			p.discard(nx.w)
-			return err
-		}
-		if werr == nil && p.halted == "" {
-			werr = nx.err
-		}
-		if werr != nil || p.halted != "" {
-			// Record what was done, then stop.
-			p.discard(nx.w)
-			if err := p.commit(ctx, cur.batch); err != nil {
-				return err
-			}
-			if err := p.recordTransids(ctx); werr == nil {
-				werr = err
-			}
-			return werr
-		}
-		if len(p.shared) >= sharedBatch {
-			if err := p.collectTransids(cur.batch); err != nil {
-				p.discard(nx.w)
-				p.commit(ctx, cur.batch)
-				return err
-			}
-		}
-		pending = make(chan error, 1)
-		go func(b *store.Batch, done chan<- error) { done <- p.commit(ctx, b) }(cur.batch, pending)
-		cur = nx.w
-	}
-	if err := wait(); err != nil {
-		return err
-	}
-	return p.recordTransids(ctx)
-}
-
 // readOnly reports whether the filesystem turned read-only (under DryRun
 // it does not matter: nothing is written).
 func (p *pass) readOnly() bool {
@@ -264,33 +186,49 @@ func (p *pass) collectTransids(b *store.Batch) error {
 	}
 	synced := map[*volume.Filesystem]bool{}
 	for _, f := range p.shared {
-		fs := f.vol.V.FS
-		if !synced[fs] {
+		if fs := f.vol.V.FS; !synced[fs] {
 			if err := btrfs.Syncfs(fs.Top()); err != nil {
 				return err
 			}
 			synced[fs] = true
 		}
-		ii, err := btrfs.InodeItemOf(fs.Top(), f.vol.V.ID, f.m.Ino)
-		if err != nil || ii.Generation != f.m.Generation {
-			continue // gone or replaced meanwhile: the scan will see it
+	}
+	// One tree search, one open and one FIEMAP a file, on IOThreads
+	// workers (even when interrupted: what was shared is recorded).
+	transids := make([]uint64, len(p.shared))
+	p.parallel(context.Background(), len(p.shared), func(i int) {
+		transids[i] = p.transidAfterShare(p.shared[i])
+	})
+	for i, f := range p.shared {
+		if transids[i] != 0 {
+			b.SetTransid(f.m.VolID, f.m.Ino, transids[i])
 		}
-		// A write that landed in the same transaction as the share has the
-		// same transid; it also moved the data, which the extent map shows.
-		// Such a file keeps its newer transid unrecorded, so it is flagged.
-		h, err := p.open(f)
-		if err != nil {
-			continue
-		}
-		ext, err := btrfs.Fiemap(h)
-		h.Close()
-		if err != nil || !Print(ext, f.size).Equal(f.print) {
-			continue
-		}
-		b.SetTransid(f.m.VolID, f.m.Ino, ii.Transid)
 	}
 	p.shared = nil
 	return nil
+}
+
+// transidAfterShare returns a shared destination's transid, or 0 when it
+// is gone, replaced, or was written since the share.
+func (p *pass) transidAfterShare(f *file) uint64 {
+	fs := f.vol.V.FS
+	ii, err := btrfs.InodeItemOf(fs.Top(), f.vol.V.ID, f.m.Ino)
+	if err != nil || ii.Generation != f.m.Generation {
+		return 0 // gone or replaced meanwhile: the scan will see it
+	}
+	// A write that landed in the same transaction as the share has the
+	// same transid; it also moved the data, which the extent map shows.
+	// Such a file keeps its newer transid unrecorded, so it is flagged.
+	h, err := p.open(f)
+	if err != nil {
+		return 0
+	}
+	ext, err := btrfs.Fiemap(h)
+	h.Close()
+	if err != nil || !Print(ext, f.size).Equal(f.print) {
+		return 0
+	}
+	return ii.Transid
 }
 
 type pass struct {
@@ -404,87 +342,6 @@ func gone(err error) bool {
 	return errors.Is(err, unix.ESTALE) || errors.Is(err, unix.ENOENT) || errors.Is(err, btrfs.ErrNotRegular) || errors.Is(err, unix.EISDIR)
 }
 
-// window is one window's size groups and the batch of their results.
-type window struct {
-	groups []*group
-	batch  *store.Batch
-}
-
-// prepare loads the window below `below` and examines every member
-// (metadata only), then reads what must be read, on up to IOThreads
-// workers. It returns nil when no group is left.
-func (p *pass) prepare(ctx context.Context, scope *store.Scope, below uint64) (*window, error) {
-	groups, err := p.load(ctx, scope, below)
-	if err != nil || len(groups) == 0 {
-		return nil, err
-	}
-	w := &window{groups: groups, batch: p.db.NewBatch()}
-	var all []*file
-	for _, g := range groups {
-		all = append(all, g.files...)
-	}
-	t0 := time.Now()
-	if err := p.parallel(ctx, len(all), func(i int) { p.examineFile(all[i], w.batch) }); err != nil {
-		p.closeFiles(groups)
-		return nil, err
-	}
-	p.mu.Lock()
-	p.stats.Groups += len(groups)
-	for _, g := range groups {
-		p.instances(g, w.batch)
-	}
-	t1 := time.Now()
-	p.stats.ExamineTime += t1.Sub(t0)
-	p.mu.Unlock()
-	if err := p.readAll(ctx, groups); err != nil {
-		p.closeFiles(groups)
-		return nil, err
-	}
-	p.hook(HookRead)
-	p.mu.Lock()
-	p.stats.ReadTime += time.Since(t1)
-	p.mu.Unlock()
-	return w, nil
-}
-
-// share shares a prepared window group by group, then closes its files.
-func (p *pass) share(ctx context.Context, w *window) error {
-	defer p.closeFiles(w.groups)
-	t0 := time.Now()
-	err := p.shareAll(ctx, w.groups, w.batch)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, g := range w.groups {
-		p.leave(g, w.batch) // groups left undone: interrupted, or halted
-	}
-	p.stats.ShareTime += time.Since(t0)
-	return err
-}
-
-// discard drops a window prepared but not shared: nothing of it is
-// recorded, so its files stay flagged for the next run.
-func (p *pass) discard(w *window) {
-	if w != nil {
-		p.closeFiles(w.groups)
-	}
-}
-
-// closeFiles closes the descriptors the groups' files kept open, giving
-// them back to the budget.
-func (p *pass) closeFiles(groups []*group) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, g := range groups {
-		for _, f := range g.files {
-			if f.h != nil {
-				f.h.Close()
-				f.h = nil
-				p.opened--
-			}
-		}
-	}
-}
-
 // shareAll plans the sets of every group (source, destinations, what
 // sharing frees), logs them as intents, then shares them. Groups are
 // independent: they are planned and shared in parallel; everything but
@@ -501,7 +358,11 @@ func (p *pass) shareAll(ctx context.Context, groups []*group, b *store.Batch) er
 	if err := p.logIntents(ctx, groups); err != nil {
 		return err
 	}
-	prefetchPlans(groups)
+	// The prefetch runs beside the shares: each compare waits only for
+	// its own pages, while the device works on the next files' too.
+	prefetched := make(chan struct{})
+	go func() { prefetchPlans(groups); close(prefetched) }()
+	defer func() { <-prefetched }() // it uses the window's descriptors
 	return p.parallel(ctx, len(groups), func(i int) {
 		if ctx.Err() != nil {
 			return

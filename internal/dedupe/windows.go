@@ -1,0 +1,170 @@
+package dedupe
+
+import (
+	"context"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bedup/bedup/internal/store"
+)
+
+// windows handles the pass window by window, in a pipeline: window N+1
+// is loaded, examined and read (metadata, csum prints, the reads the
+// kernel's compare cannot replace) while window N is shared, and window
+// N's results are committed while window N+1 is shared. Examining and
+// reading only read; sharing waits on the kernel's compares, which wait
+// on the device: overlapping them keeps both the CPU and the device busy.
+// Windows hold disjoint files (one size each), so neither sees the
+// other's work. A filesystem that turns read-only or full halts the pass
+// after the window in which it did (or before the next one): what is left
+// stays flagged, and a window examined but not shared is dropped
+// unrecorded (its files stay flagged too).
+func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
+	cur, err := p.prepare(ctx, scope, ^uint64(0))
+	if err != nil {
+		return err
+	}
+	var pending chan error
+	wait := func() error {
+		if pending == nil {
+			return nil
+		}
+		err := <-pending
+		pending = nil
+		return err
+	}
+	for cur != nil && p.halted == "" {
+		if p.readOnly() {
+			p.halt(ReasonReadOnlyFS, unix.EROFS)
+			p.closeFiles(cur.groups)
+			break
+		}
+		type prepared struct {
+			w   *window
+			err error
+		}
+		next := make(chan prepared, 1)
+		below := cur.groups[len(cur.groups)-1].size
+		go func() {
+			w, err := p.prepare(ctx, scope, below)
+			next <- prepared{w, err}
+		}()
+		werr := p.share(ctx, cur)
+		nx := <-next
+		if err := wait(); err != nil {
+			p.discard(nx.w)
+			return err
+		}
+		if werr == nil && p.halted == "" {
+			werr = nx.err
+		}
+		if werr != nil || p.halted != "" {
+			// Record what was done, then stop.
+			p.discard(nx.w)
+			if err := p.commit(ctx, cur.batch); err != nil {
+				return err
+			}
+			if err := p.recordTransids(ctx); werr == nil {
+				werr = err
+			}
+			return werr
+		}
+		if len(p.shared) >= sharedBatch {
+			if err := p.collectTransids(cur.batch); err != nil {
+				p.discard(nx.w)
+				p.commit(ctx, cur.batch)
+				return err
+			}
+		}
+		pending = make(chan error, 1)
+		go func(b *store.Batch, done chan<- error) { done <- p.commit(ctx, b) }(cur.batch, pending)
+		cur = nx.w
+	}
+	if err := wait(); err != nil {
+		return err
+	}
+	return p.recordTransids(ctx)
+}
+
+// window is one window's size groups and the batch of their results.
+type window struct {
+	groups []*group
+	batch  *store.Batch
+}
+
+// prepare loads the window below `below` and examines every member
+// (metadata only), then reads what must be read, on up to IOThreads
+// workers. It returns nil when no group is left.
+func (p *pass) prepare(ctx context.Context, scope *store.Scope, below uint64) (*window, error) {
+	groups, err := p.load(ctx, scope, below)
+	if err != nil || len(groups) == 0 {
+		return nil, err
+	}
+	w := &window{groups: groups, batch: p.db.NewBatch()}
+	var all []*file
+	for _, g := range groups {
+		all = append(all, g.files...)
+	}
+	t0 := time.Now()
+	if err := p.parallel(ctx, len(all), func(i int) { p.examineFile(all[i], w.batch) }); err != nil {
+		p.closeFiles(groups)
+		return nil, err
+	}
+	p.mu.Lock()
+	p.stats.Groups += len(groups)
+	for _, g := range groups {
+		p.instances(g, w.batch)
+	}
+	t1 := time.Now()
+	p.stats.ExamineTime += t1.Sub(t0)
+	p.mu.Unlock()
+	if err := p.readAll(ctx, groups); err != nil {
+		p.closeFiles(groups)
+		return nil, err
+	}
+	p.hook(HookRead)
+	p.mu.Lock()
+	p.stats.ReadTime += time.Since(t1)
+	p.mu.Unlock()
+	return w, nil
+}
+
+// share shares a prepared window group by group, then closes its files.
+func (p *pass) share(ctx context.Context, w *window) error {
+	defer p.closeFiles(w.groups)
+	t0 := time.Now()
+	err := p.shareAll(ctx, w.groups, w.batch)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, g := range w.groups {
+		p.leave(g, w.batch) // groups left undone: interrupted, or halted
+	}
+	p.stats.ShareTime += time.Since(t0)
+	return err
+}
+
+// discard drops a window prepared but not shared: nothing of it is
+// recorded, so its files stay flagged for the next run.
+func (p *pass) discard(w *window) {
+	if w != nil {
+		p.closeFiles(w.groups)
+	}
+}
+
+// closeFiles closes the descriptors the groups' files kept open, giving
+// them back to the budget.
+func (p *pass) closeFiles(groups []*group) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, g := range groups {
+		for _, f := range g.files {
+			if f.h != nil {
+				f.h.Close()
+				f.h = nil
+				p.opened--
+			}
+		}
+	}
+}
+
