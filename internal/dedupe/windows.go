@@ -167,4 +167,3 @@ func (p *pass) closeFiles(groups []*group) {
 		}
 	}
 }
-
