@@ -69,6 +69,7 @@ func DataCsums(f *os.File, g CsumGeometry, start, length uint64) ([]CsumRun, err
 		Min:    Key{ObjectID: ExtentCsumObjectID, Type: ExtentCsumKey, Offset: from},
 		Max:    Key{ObjectID: ExtentCsumObjectID, Type: ExtentCsumKey, Offset: end - 1},
 	}, csumBuf)
+	defer s.free()
 	var out []CsumRun
 	for s.Next() {
 		it := s.Item()

@@ -58,6 +58,7 @@ func InodeItemOf(f *os.File, tree, ino uint64) (InodeItem, error) {
 		Min:    Key{ObjectID: ino, Type: InodeItemKey},
 		Max:    Key{ObjectID: ino, Type: InodeItemKey, Offset: ^uint64(0)},
 	}, 4096)
+	defer s.free()
 	for s.Next() {
 		if it := s.Item(); it.Key.ObjectID == ino && it.Key.Type == InodeItemKey {
 			return DecodeInodeItem(it.Data)

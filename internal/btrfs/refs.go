@@ -29,6 +29,7 @@ func FileExtents(f *os.File, tree, ino uint64) ([]FileExtent, error) {
 		Min:    Key{ObjectID: ino, Type: ExtentDataKey},
 		Max:    Key{ObjectID: ino, Type: ExtentDataKey, Offset: ^uint64(0)},
 	}, fileExtentsBuf)
+	defer s.free()
 	var out []FileExtent
 	for s.Next() {
 		it := s.Item()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -106,9 +107,44 @@ func NewSearch(f *os.File, r SearchRange, bufSize int) *Search {
 
 func (s *Search) alloc(bufSize int) {
 	hdr := int(unsafe.Sizeof(searchArgsV2{}))
-	s.mem = make([]uint64, (hdr+bufSize+7)/8)
+	n := (hdr + bufSize + 7) / 8
+	s.mem = nil
+	if pool := searchPool(n); pool != nil {
+		if m, ok := pool.Get().(*[]uint64); ok {
+			s.mem = *m
+		}
+	}
+	if s.mem == nil {
+		s.mem = make([]uint64, n)
+	}
 	all := unsafe.Slice((*byte)(unsafe.Pointer(&s.mem[0])), len(s.mem)*8)
 	s.buf = all[hdr:]
+}
+
+// searchMem keeps the buffers of finished point lookups (one inode's
+// items, one run of checksums) for the next one, by buffer size: a pass
+// makes one or more per file, and allocating and clearing 4-64 KiB each
+// time cost more than the lookups' own work on many small files.
+var searchMem sync.Map // words → *sync.Pool of *[]uint64
+
+// searchPool returns the pool of buffers of n words, for the sizes point
+// lookups use (64 KiB and less).
+func searchPool(n int) *sync.Pool {
+	if n*8 > csumBuf+int(unsafe.Sizeof(searchArgsV2{})) {
+		return nil
+	}
+	p, _ := searchMem.LoadOrStore(n, &sync.Pool{})
+	return p.(*sync.Pool)
+}
+
+// free gives the buffer back for reuse; the search and every Item it
+// returned must not be used after.
+func (s *Search) free() {
+	if pool := searchPool(len(s.mem)); pool != nil && s.mem != nil {
+		m := s.mem
+		pool.Put(&m)
+	}
+	s.mem, s.buf, s.items = nil, nil, nil
 }
 
 // Next advances to the next item, fetching a new buffer-full from the kernel
