@@ -2,7 +2,6 @@ package dedupe
 
 import (
 	"context"
-	"errors"
 	"os"
 	"sync"
 	"time"
@@ -381,10 +380,6 @@ func release(f *file, h *os.File) {
 // maxOpen bounds the descriptors a window keeps open between its phases;
 // beyond it, files are reopened by handle when needed (see openBudget).
 var maxOpen = openBudget(btrfs.DescriptorLimit())
-
-func gone(err error) bool {
-	return errors.Is(err, unix.ESTALE) || errors.Is(err, unix.ENOENT) || errors.Is(err, btrfs.ErrNotRegular) || errors.Is(err, unix.EISDIR)
-}
 
 // window handles the size groups of one window: examine every member
 // (metadata only), read what must be read, then share group by group. The
