@@ -1,6 +1,8 @@
 // Package btrfs is bedup's whole interface to the kernel: every ioctl and
 // every other raw system call the program makes lives here, behind typed
-// wrappers that return errors with context.
+// wrappers that return errors with context. Classify says what those errors
+// mean (the file is gone, the filesystem is read-only, ...), so that no other
+// package needs to know the errnos.
 //
 // Two kinds of code live in this package. Wrappers (TreeSearch, InoLookup,
 // Dedupe, Fiemap, ...) talk to the kernel and are tested on a real,

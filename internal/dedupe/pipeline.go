@@ -2,13 +2,11 @@ package dedupe
 
 import (
 	"context"
-	"errors"
 	"os"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sys/unix"
 
 	"github.com/bedup/bedup/internal/btrfs"
 	"github.com/bedup/bedup/internal/glob"
@@ -337,10 +335,6 @@ func release(f *file, h *os.File) {
 // maxOpen bounds the descriptors a window keeps open between its phases;
 // beyond it, files are reopened by handle when needed (see openBudget).
 var maxOpen = openBudget(btrfs.DescriptorLimit())
-
-func gone(err error) bool {
-	return errors.Is(err, unix.ESTALE) || errors.Is(err, unix.ENOENT) || errors.Is(err, btrfs.ErrNotRegular) || errors.Is(err, unix.EISDIR)
-}
 
 // shareAll plans the sets of every group (source, destinations, what
 // sharing frees), logs them as intents, then shares them. Groups are

@@ -1,10 +1,6 @@
 package dedupe
 
-import (
-	"errors"
-
-	"golang.org/x/sys/unix"
-)
+import "github.com/bedup/bedup/internal/btrfs"
 
 // Reason is why a file was skipped: a short, stable code (it appears in
 // JSON output and keys Stats.Skipped). The words a person reads belong to
@@ -75,27 +71,32 @@ func (r Reason) Transient() bool {
 // dropped; it is no skip worth counting).
 const reasonGone Reason = "gone"
 
-// reasonFor maps the kernel's answer to a skip reason (DESIGN.md §5).
+// reasonFor maps the kernel's answer, as btrfs.Classify sorts it, to a
+// skip reason (DESIGN.md §5). Any other failure (gone included: callers
+// that can drop the file check gone first) is "refused".
 func reasonFor(err error) Reason {
-	switch {
-	case errors.Is(err, unix.EPERM):
+	switch btrfs.Classify(err) {
+	case btrfs.FailImmutable:
 		return ReasonImmutable
-	case errors.Is(err, unix.ETXTBSY):
+	case btrfs.FailSwapFile:
 		return ReasonSwapfile
-	case errors.Is(err, unix.EAGAIN):
+	case btrfs.FailBusy:
 		return ReasonBusy
-	case errors.Is(err, unix.EROFS):
+	case btrfs.FailReadOnly:
 		return ReasonReadOnlyFS
-	case errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EDQUOT):
+	case btrfs.FailNoSpace:
 		return ReasonNoSpace
-	case errors.Is(err, unix.EXDEV):
+	case btrfs.FailOtherFS:
 		return ReasonOtherFS
-	case errors.Is(err, unix.EIO):
+	case btrfs.FailIO:
 		return ReasonIO
-	default:
-		return ReasonRefused
 	}
+	return ReasonRefused
 }
+
+// gone reports whether err says the file's inode no longer exists (or is
+// no longer a regular file): it is dropped, not skipped.
+func gone(err error) bool { return btrfs.IsGone(err) }
 
 // readFailure maps an error met opening, examining or reading a file to a
 // skip reason: the filesystem-wide conditions and EIO keep their own

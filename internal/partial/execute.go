@@ -1,11 +1,8 @@
 package partial
 
 import (
-	"errors"
 	"fmt"
 	"io"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/bedup/bedup/internal/btrfs"
 	"github.com/bedup/bedup/internal/dedupe"
@@ -165,20 +162,22 @@ func (p *pass) shareBack(w *work, ranges [][2]uint64) {
 }
 
 // dedupeReason maps a refusal of FIDEDUPERANGE to the whole-file pass's
-// skip reasons (DESIGN.md §5).
+// skip reasons (DESIGN.md §5). Unlike that pass, which halts on a full
+// filesystem, this one calls it "refused": the file's other shares are
+// still tried.
 func dedupeReason(err error) dedupe.Reason {
-	switch {
-	case errors.Is(err, unix.EPERM):
+	switch btrfs.Classify(err) {
+	case btrfs.FailImmutable:
 		return dedupe.ReasonImmutable
-	case errors.Is(err, unix.ETXTBSY):
+	case btrfs.FailSwapFile:
 		return dedupe.ReasonSwapfile
-	case errors.Is(err, unix.EAGAIN):
+	case btrfs.FailBusy:
 		return dedupe.ReasonBusy
-	case errors.Is(err, unix.EROFS):
+	case btrfs.FailReadOnly:
 		return dedupe.ReasonReadOnlyFS
-	case errors.Is(err, unix.EXDEV):
+	case btrfs.FailOtherFS:
 		return dedupe.ReasonOtherFS
-	case errors.Is(err, unix.EIO):
+	case btrfs.FailIO:
 		return dedupe.ReasonIO
 	}
 	return dedupe.ReasonRefused

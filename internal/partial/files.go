@@ -2,10 +2,7 @@ package partial
 
 import (
 	"context"
-	"errors"
 	"os"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/bedup/bedup/internal/btrfs"
 	"github.com/bedup/bedup/internal/dedupe"
@@ -27,11 +24,6 @@ type fileInfo struct {
 func (p *pass) open(f *fileInfo) (*os.File, error) {
 	v := f.vol.V
 	return btrfs.OpenByHandle(v.FS.Top(), v.ID, f.m.Ino, f.m.Generation)
-}
-
-// gone reports whether an open failed because the inode no longer exists.
-func gone(err error) bool {
-	return errors.Is(err, unix.ESTALE) || errors.Is(err, unix.ENOENT) || errors.Is(err, btrfs.ErrNotRegular)
 }
 
 // info returns the file behind an index entry, examined, or nil when it is

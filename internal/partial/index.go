@@ -30,7 +30,7 @@ func (p *pass) indexPage(page []store.IndexedFile, b *store.IndexBatch) [][2]uin
 // keyed again. It reports whether the file is to be matched.
 func (p *pass) indexFile(f *fileInfo, b *store.IndexBatch) bool {
 	h, err := p.open(f)
-	if gone(err) {
+	if btrfs.IsGone(err) {
 		return false // the next scan drops it
 	}
 	if err != nil {

@@ -61,7 +61,7 @@ func SizeLookup(ctx context.Context, db *store.DB, size uint64, rep Reporter, fn
 			continue // the subvolume is gone
 		}
 		p, err := inodePath(f, r.RootID, r.Ino, r.Generation)
-		if isGone(err) {
+		if btrfs.IsGone(err) {
 			gone = append(gone, r)
 			continue
 		}
@@ -130,10 +130,4 @@ func inodePath(f *volume.Filesystem, rootID, ino, generation uint64) (string, er
 		return "", fmt.Errorf("path of inode %d: %w", ino, unix.ENOENT)
 	}
 	return paths[0], nil
-}
-
-// isGone reports whether an open by handle failed because the inode no
-// longer exists (or is no longer a regular file).
-func isGone(err error) bool {
-	return errors.Is(err, unix.ESTALE) || errors.Is(err, unix.ENOENT) || errors.Is(err, btrfs.ErrNotRegular)
 }

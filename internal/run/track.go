@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -134,7 +133,7 @@ func flush(vols []*volume.Volume) error {
 		}
 		done[v.FS] = true
 		if err := btrfs.Syncfs(v.Dir); err != nil {
-			if errors.Is(err, syscall.EROFS) {
+			if btrfs.Classify(err) == btrfs.FailReadOnly {
 				continue
 			}
 			return fmt.Errorf("commit pending writes of %s: %w", v.FS.Desc(), err)
