@@ -48,9 +48,10 @@ const csumBlock = 4096
 const csumGap = 16 << 20
 
 // csumExtents returns the disk ranges holding a file's data in file
-// order (physically contiguous extents merged), or nil when the file does
-// not qualify for a csum print: NOCOW, a hole, an inline, compressed,
-// encrypted, preallocated, delayed or unaligned extent.
+// order (physically contiguous extents merged; a hole is a range at disk
+// address 0, which holds no data), or nil when the file does not qualify
+// for a csum print: NOCOW, an inline, compressed, encrypted, preallocated,
+// delayed or unaligned extent.
 func csumExtents(ext []btrfs.Extent, size uint64, nocow bool) [][2]uint64 {
 	if nocow || size == 0 {
 		return nil
@@ -59,27 +60,46 @@ func csumExtents(ext []btrfs.Extent, size uint64, nocow bool) [][2]uint64 {
 	const bad = btrfs.ExtentEncoded | btrfs.ExtentUnwritten | btrfs.ExtentDataInline |
 		btrfs.ExtentEncrypted | btrfs.ExtentNotAligned | btrfs.ExtentDelalloc | btrfs.ExtentUnknown
 	var out [][2]uint64
+	add := func(at, n uint64) {
+		if k := len(out) - 1; k >= 0 && (out[k][0] == 0) == (at == 0) && (at == 0 || out[k][0]+out[k][1] == at) {
+			out[k][1] += n
+		} else {
+			out = append(out, [2]uint64{at, n})
+		}
+	}
 	pos := uint64(0)
 	for _, e := range ext {
-		if pos >= end {
+		if pos >= end || e.Logical >= end {
 			break
 		}
 		n := min(e.Length, end-e.Logical)
-		if e.Flags&bad != 0 || !e.Located() || e.Logical != pos ||
-			e.Physical%csumBlock != 0 || n%csumBlock != 0 || n == 0 {
+		if e.Flags&bad != 0 || !e.Located() || e.Logical < pos || e.Logical%csumBlock != 0 ||
+			e.Physical%csumBlock != 0 || e.Physical == 0 || n%csumBlock != 0 || n == 0 {
 			return nil
 		}
-		if k := len(out) - 1; k >= 0 && out[k][0]+out[k][1] == e.Physical {
-			out[k][1] += n
-		} else {
-			out = append(out, [2]uint64{e.Physical, n})
+		if e.Logical > pos {
+			add(0, e.Logical-pos)
 		}
-		pos += n
+		add(e.Physical, n)
+		pos = e.Logical + n
 	}
-	if pos != end {
-		return nil
+	if pos < end {
+		add(0, end-pos)
 	}
 	return out
+}
+
+// zeroSectorCsum returns the checksum Btrfs would store for a sector of
+// zeros, which stands for a hole's sectors in a csum print: a sparse file
+// then prints like its copy with the zeros written out, as the kernel's
+// compare sees them. It is nil for the checksum types not computed here
+// (xxhash64, blake2b): files with holes are then read.
+func zeroSectorCsum(csumType uint16, csumSize int) []byte {
+	sum, ok := btrfs.AppendSectorCsum(nil, csumType, make([]byte, csumBlock))
+	if !ok || len(sum) != csumSize {
+		return nil
+	}
+	return sum
 }
 
 // isCsumPrint reports whether a fingerprint is a csum print. The lengths
@@ -134,6 +154,7 @@ type csumNeed struct {
 // settles (group.csum): nothing of them is read.
 func (p *pass) csumPrints(ctx context.Context, groups []*group) {
 	geo, ok := p.csumGeometry()
+	zero := zeroSectorCsum(p.csumType, int(geo.CsumSize))
 	type pending struct {
 		in   *instance
 		buf  []byte
@@ -169,7 +190,16 @@ func (p *pass) csumPrints(ctx context.Context, groups []*group) {
 			off := uint64(0)
 			for _, r := range ranges {
 				m := r[1] / csumBlock * uint64(geo.CsumSize)
-				needs = append(needs, csumNeed{start: r[0], length: r[1], out: pd.buf[off : off+m], got: &pd.got})
+				if r[0] == 0 { // a hole: zeros, whose checksum is known
+					if zero != nil {
+						for i := off; i < off+m; i += uint64(len(zero)) {
+							copy(pd.buf[i:], zero)
+						}
+						pd.got += r[1] / csumBlock
+					}
+				} else {
+					needs = append(needs, csumNeed{start: r[0], length: r[1], out: pd.buf[off : off+m], got: &pd.got})
+				}
 				off += m
 			}
 		}

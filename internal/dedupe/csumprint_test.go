@@ -121,3 +121,53 @@ func TestCsumPrintConcurrentWrite(t *testing.T) {
 		t.Errorf("after the change was undone: %+v", st)
 	}
 }
+
+// Holes print as sectors of zeros: a sparse file, its copy with the zeros
+// written out and a sparse copy are matched without reading anything, and
+// the kernel shares them; a file of the same size with other data is
+// told apart. (Files of holes alone need nothing: their empty extent
+// maps make them one instance, already shared.)
+func TestCsumPrintHoles(t *testing.T) {
+	fs := testfs.New(t)
+	const size = 1<<20 + 100
+	island := testfs.Bytes(1, 64<<10)
+	sparse := func(name string, data []byte) string {
+		path := fs.Path(name)
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteAt(data, 256<<10); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(size); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	a := sparse("a", island)
+	dense := make([]byte, size)
+	copy(dense[256<<10:], island)
+	b := testfs.WriteFile(t, fs.Path("b"), dense)
+	c := sparse("c", island)
+	sparse("d", testfs.Bytes(2, 64<<10))
+	for _, name := range []string{"h1", "h2"} {
+		if err := os.Truncate(testfs.WriteFile(t, fs.Path(name), nil), 3<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEnv(t, fs, "")
+	st, events := e.run(t, Options{ResolvePaths: true})
+	if st.BytesRead != 0 || st.FilesCsumPrinted != 4 || st.FilesShared != 2 || st.AlreadyShared != 1 {
+		t.Errorf("stats %+v, sets %q", st, e.sharedSets(events))
+	}
+	if !testfs.Shares(t, a, b) || !testfs.Shares(t, a, c) {
+		t.Errorf("sets %q", e.sharedSets(events))
+	}
+	for _, p := range []string{a, b, c} {
+		if got, _ := os.ReadFile(p); string(got) != string(dense) {
+			t.Errorf("%s changed", p)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package dedupe
 
 import (
+	"slices"
+
+	"github.com/bedup/bedup/internal/btrfs"
 	"os"
 	"testing"
 
@@ -79,5 +82,47 @@ func TestTailReadOnlyOnConflict(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(w); string(got) != string(data) {
 		t.Error("w's bytes changed")
+	}
+}
+
+// The disk ranges a csum print is made of: contiguous extents merged,
+// holes as ranges at address 0 (never merged with data), and nil for
+// what has no usable checksums.
+func TestCsumExtents(t *testing.T) {
+	const k = 4096
+	ext := func(logical, physical, length uint64, flags uint32) btrfs.Extent {
+		return btrfs.Extent{Logical: logical, Physical: physical, Length: length, Flags: flags}
+	}
+	tests := []struct {
+		name  string
+		ext   []btrfs.Extent
+		size  uint64
+		nocow bool
+		want  [][2]uint64
+	}{
+		{"one extent", []btrfs.Extent{ext(0, 10*k, 2*k, 0)}, 2 * k, false, [][2]uint64{{10 * k, 2 * k}}},
+		{"contiguous merged", []btrfs.Extent{ext(0, 10*k, k, 0), ext(k, 11*k, k, 0)}, 2 * k, false, [][2]uint64{{10 * k, 2 * k}}},
+		{"apart", []btrfs.Extent{ext(0, 10*k, k, 0), ext(k, 20*k, k, 0)}, 2 * k, false, [][2]uint64{{10 * k, k}, {20 * k, k}}},
+		{"partial last sector", []btrfs.Extent{ext(0, 10*k, 2*k, 0)}, k + 1, false, [][2]uint64{{10 * k, 2 * k}}},
+		{"hole inside", []btrfs.Extent{ext(0, 10*k, k, 0), ext(3*k, 11*k, k, 0)}, 4 * k, false,
+			[][2]uint64{{10 * k, k}, {0, 2 * k}, {11 * k, k}}},
+		{"hole first, a data extent at its length's address", []btrfs.Extent{ext(2*k, 2*k, k, 0)}, 3 * k, false,
+			[][2]uint64{{0, 2 * k}, {2 * k, k}}},
+		{"trailing hole", []btrfs.Extent{ext(0, 10*k, k, 0)}, 3*k + 5, false, [][2]uint64{{10 * k, k}, {0, 3 * k}}},
+		{"holes only", nil, 2 * k, false, [][2]uint64{{0, 2 * k}}},
+		{"empty", nil, 0, false, nil},
+		{"nocow", []btrfs.Extent{ext(0, 10*k, k, 0)}, k, true, nil},
+		{"compressed", []btrfs.Extent{ext(0, 10*k, k, btrfs.ExtentEncoded)}, k, false, nil},
+		{"preallocated", []btrfs.Extent{ext(0, 10*k, k, btrfs.ExtentUnwritten)}, k, false, nil},
+		{"inline", []btrfs.Extent{ext(0, 0, k, btrfs.ExtentDataInline)}, 100, false, nil},
+		{"overlap", []btrfs.Extent{ext(0, 10*k, 2*k, 0), ext(k, 20*k, k, 0)}, 3 * k, false, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := csumExtents(tc.ext, tc.size, tc.nocow)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
