@@ -1,12 +1,11 @@
 package dedupe
 
 import (
-	"slices"
-
-	"github.com/bedup/bedup/internal/btrfs"
 	"os"
+	"slices"
 	"testing"
 
+	"github.com/bedup/bedup/internal/btrfs"
 	"github.com/bedup/bedup/internal/testfs"
 )
 
