@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"sync"
 
 	"github.com/bedup/bedup/internal/btrfs"
 )
@@ -390,10 +391,27 @@ func (p *pass) csumGeometry() (btrfs.CsumGeometry, bool) {
 // chunked prefetch of btrfs.Dedupe.
 const prefetchLimit = 1 << 20
 
+// prefetchers is how many goroutines ask for the prefetch. Asking does
+// not wait for the data, but it can wait for the metadata that maps a
+// file's offsets to the disk, cold at this point; a few askers keep the
+// device's queue full meanwhile (on a disk too: a deeper queue lets the
+// elevator order the seeks).
+const prefetchers = 4
+
 // prefetchPlans asks the kernel to read, without waiting, the sources and
 // destinations of the window's csum-matched sets (those nothing read),
-// through the descriptors examination kept open.
+// through the descriptors examination kept open, in the order the shares
+// will use them.
 func prefetchPlans(groups []*group) {
+	files := make(chan *file, 64)
+	var wg sync.WaitGroup
+	for range prefetchers {
+		wg.Go(func() {
+			for f := range files {
+				btrfs.Prefetch(f.h, 0, f.size)
+			}
+		})
+	}
 	for _, g := range groups {
 		if !g.csum || g.size > prefetchLimit {
 			continue
@@ -401,9 +419,11 @@ func prefetchPlans(groups []*group) {
 		for _, pl := range g.plans {
 			for _, f := range append(pl.src.files[:1:1], pl.dests...) {
 				if f.h != nil {
-					btrfs.Prefetch(f.h, 0, g.size)
+					files <- f
 				}
 			}
 		}
 	}
+	close(files)
+	wg.Wait()
 }
