@@ -191,10 +191,10 @@ func (p *pass) collectTransids(b *store.Batch) error {
 			synced[fs] = true
 		}
 	}
-	// One tree search, one open and one FIEMAP a file, on IOThreads
+	// One tree search, one open and one FIEMAP a file, on metadataWorkers
 	// workers (even when interrupted: what was shared is recorded).
 	transids := make([]uint64, len(p.shared))
-	p.parallel(context.Background(), len(p.shared), func(i int) {
+	parallelOn(context.Background(), metadataWorkers, len(p.shared), func(i int) {
 		transids[i] = p.transidAfterShare(p.shared[i])
 	})
 	for i, f := range p.shared {
@@ -341,7 +341,7 @@ var maxOpen = openBudget(btrfs.DescriptorLimit())
 // independent: they are planned and shared in parallel; everything but
 // the kernel's work runs under p.mu (see sharePlan).
 func (p *pass) shareAll(ctx context.Context, groups []*group, b *store.Batch) error {
-	err := p.parallel(ctx, len(groups), func(i int) {
+	err := parallelOn(ctx, metadataWorkers, len(groups), func(i int) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.plan(groups[i])
@@ -380,10 +380,25 @@ func (p *pass) shareAll(ctx context.Context, groups []*group, b *store.Batch) er
 	})
 }
 
-// parallel runs fn(0..n-1) on up to IOThreads goroutines.
+// parallel runs fn(0..n-1) on up to IOThreads goroutines: for the work
+// that reads files' data, which on a rotating disk only seeks more with
+// more readers.
 func (p *pass) parallel(ctx context.Context, n int, fn func(int)) error {
+	return parallelOn(ctx, p.o.IOThreads, n, fn)
+}
+
+// metadataWorkers is how many goroutines do the work that reads only
+// metadata (examining files, planning sets, reading transids back): small
+// random reads of b-tree leaves, cold in a first run, which any device
+// serves better with more of them queued (a disk orders them by
+// position), and which mostly wait rather than compute.
+const metadataWorkers = 8
+
+// parallelOn runs fn(0..n-1) on up to workers goroutines, until ctx is
+// done.
+func parallelOn(ctx context.Context, workers, n int, fn func(int)) error {
 	var eg errgroup.Group // no derived context: Wait would cancel it
-	eg.SetLimit(p.o.IOThreads)
+	eg.SetLimit(max(workers, 1))
 	for i := range n {
 		if ctx.Err() != nil {
 			break

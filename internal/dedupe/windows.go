@@ -94,8 +94,8 @@ type window struct {
 }
 
 // prepare loads the window below `below` and examines every member
-// (metadata only), then reads what must be read, on up to IOThreads
-// workers. It returns nil when no group is left.
+// (metadata only, on metadataWorkers), then reads what must be read (on
+// IOThreads). It returns nil when no group is left.
 func (p *pass) prepare(ctx context.Context, scope *store.Scope, below uint64) (*window, error) {
 	groups, err := p.load(ctx, scope, below)
 	if err != nil || len(groups) == 0 {
@@ -107,7 +107,7 @@ func (p *pass) prepare(ctx context.Context, scope *store.Scope, below uint64) (*
 		all = append(all, g.files...)
 	}
 	t0 := time.Now()
-	if err := p.parallel(ctx, len(all), func(i int) { p.examineFile(all[i], w.batch) }); err != nil {
+	if err := parallelOn(ctx, metadataWorkers, len(all), func(i int) { p.examineFile(all[i], w.batch) }); err != nil {
 		p.closeFiles(groups)
 		return nil, err
 	}
