@@ -336,11 +336,9 @@ func release(f *file, h *os.File) {
 // beyond it, files are reopened by handle when needed (see openBudget).
 var maxOpen = openBudget(btrfs.DescriptorLimit())
 
-// shareAll plans the sets of every group (source, destinations, what
-// sharing frees), logs them as intents, then shares them. Groups are
-// independent: they are planned and shared in parallel; everything but
-// the kernel's work runs under p.mu (see sharePlan).
-func (p *pass) shareAll(ctx context.Context, groups []*group, b *store.Batch) error {
+// planAll plans the sets of every group (source, destinations, what
+// sharing frees), in parallel, then logs them as intents.
+func (p *pass) planAll(ctx context.Context, groups []*group) error {
 	err := parallelOn(ctx, metadataWorkers, len(groups), func(i int) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -349,9 +347,13 @@ func (p *pass) shareAll(ctx context.Context, groups []*group, b *store.Batch) er
 	if err != nil {
 		return err
 	}
-	if err := p.logIntents(ctx, groups); err != nil {
-		return err
-	}
+	return p.logIntents(ctx, groups)
+}
+
+// shareAll shares the planned sets. Groups are independent: they are
+// shared in parallel; everything but the kernel's work runs under p.mu
+// (see sharePlan).
+func (p *pass) shareAll(ctx context.Context, groups []*group, b *store.Batch) error {
 	// The prefetch runs beside the shares: each compare waits only for
 	// its own pages, while the device works on the next files' too.
 	prefetched := make(chan struct{})

@@ -10,16 +10,20 @@ import (
 )
 
 // windows handles the pass window by window, in a pipeline: window N+1
-// is loaded, examined and read (metadata, csum prints, the reads the
-// kernel's compare cannot replace) while window N is shared, and window
-// N's results are committed while window N+1 is shared. Examining and
-// reading only read; sharing waits on the kernel's compares, which wait
-// on the device: overlapping them keeps both the CPU and the device busy.
-// Windows hold disjoint files (one size each), so neither sees the
-// other's work. A filesystem that turns read-only or full halts the pass
-// after the window in which it did (or before the next one): what is left
-// stays flagged, and a window examined but not shared is dropped
-// unrecorded (its files stay flagged too).
+// is loaded, examined, read (metadata, csum prints, the reads the kernel's
+// compare cannot replace) and planned, its intents logged, while window N
+// is shared; window N's results are committed while window N+1 is
+// shared. Preparing only reads the filesystem; sharing waits on the
+// kernel's compares, which wait on the device: overlapping them keeps
+// both the CPU and the device busy, and keeps the database's one
+// connection (intents, commits) off the shares' path. Windows hold
+// disjoint files (one size each), so neither sees the other's work; a
+// freed-bytes estimate planned before the previous window's shares can
+// only come out low (an extent that window lets go of still counts its
+// user). A filesystem that turns read-only or full halts the pass after
+// the window in which it did (or before the next one): what is left stays
+// flagged, and a window prepared but not shared is dropped unrecorded (its
+// files stay flagged too).
 func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 	cur, err := p.prepare(ctx, scope, ^uint64(0))
 	if err != nil {
@@ -37,7 +41,7 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 	for cur != nil && p.halted == "" {
 		if p.readOnly() {
 			p.halt(ReasonReadOnlyFS, unix.EROFS)
-			p.closeFiles(cur.groups)
+			p.discard(cur)
 			break
 		}
 		type prepared struct {
@@ -93,9 +97,10 @@ type window struct {
 	batch  *store.Batch
 }
 
-// prepare loads the window below `below` and examines every member
-// (metadata only, on metadataWorkers), then reads what must be read (on
-// IOThreads). It returns nil when no group is left.
+// prepare loads the window below `below`, examines every member
+// (metadata only, on metadataWorkers), reads what must be read (on
+// IOThreads), then plans the sets and logs them as intents. It returns nil
+// when no group is left.
 func (p *pass) prepare(ctx context.Context, scope *store.Scope, below uint64) (*window, error) {
 	groups, err := p.load(ctx, scope, below)
 	if err != nil || len(groups) == 0 {
@@ -124,9 +129,16 @@ func (p *pass) prepare(ctx context.Context, scope *store.Scope, below uint64) (*
 		return nil, err
 	}
 	p.hook(HookRead)
+	t2 := time.Now()
+	err = p.planAll(ctx, groups)
 	p.mu.Lock()
-	p.stats.ReadTime += time.Since(t1)
+	p.stats.ReadTime += t2.Sub(t1)
+	p.stats.ShareTime += time.Since(t2)
 	p.mu.Unlock()
+	if err != nil {
+		p.discard(w)
+		return nil, err
+	}
 	return w, nil
 }
 
@@ -145,10 +157,27 @@ func (p *pass) share(ctx context.Context, w *window) error {
 }
 
 // discard drops a window prepared but not shared: nothing of it is
-// recorded, so its files stay flagged for the next run.
+// recorded, so its files stay flagged for the next run, but for its
+// intents, closed as never carried out (were that to fail, the next run
+// would find them pending and see that nothing was shared).
 func (p *pass) discard(w *window) {
-	if w != nil {
-		p.closeFiles(w.groups)
+	if w == nil {
+		return
+	}
+	p.closeFiles(w.groups)
+	if p.o.DryRun {
+		return
+	}
+	b := p.db.NewBatch()
+	for _, g := range w.groups {
+		for _, pl := range g.plans {
+			if pl.intent != 0 {
+				b.IntentDone(pl.intent)
+			}
+		}
+	}
+	if b.Len() > 0 {
+		b.Commit(context.Background())
 	}
 }
 
