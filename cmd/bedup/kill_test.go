@@ -191,7 +191,10 @@ func (k *killSuite) wholeOrUntouched(before map[fileKey]string) {
 	}
 }
 
-// lastEvent returns the id of the latest history event.
+// lastEvent returns the id of the history event recorded last. History
+// lists events by the time of their share, and a share an interrupted run
+// left to the next one is recorded then, at its own (earlier) time: the
+// last recorded is the highest id, not the last listed.
 func (k *killSuite) lastEvent() int64 {
 	d := openDB(k.t, k.db)
 	defer d.Close()
@@ -199,10 +202,11 @@ func (k *killSuite) lastEvent() int64 {
 	if err != nil {
 		k.t.Fatal(err)
 	}
-	if len(h) == 0 {
-		return 0
+	var last int64
+	for _, e := range h {
+		last = max(last, e.ID)
 	}
-	return h[len(h)-1].ID
+	return last
 }
 
 // loggedOnce checks the history events after since: their destinations
