@@ -81,7 +81,7 @@ type MembersQuery struct{ stmt *sql.Stmt }
 func (d *DB) PrepareMembers(ctx context.Context, s *Scope) (*MembersQuery, error) {
 	stmt, err := d.db.PrepareContext(ctx, `
 		SELECT vol_id, ino, generation, transid, has_updates, hash, extents, frozen, coalesce(hash_transid, 0)
-		FROM Inode INDEXED BY ix_Inode_size WHERE size = ? AND `+s.cond()+`
+		FROM Inode WHERE size = ? AND `+s.cond()+`
 		ORDER BY vol_id, ino`)
 	if err != nil {
 		return nil, fmt.Errorf("prepare size group query: %w", err)
@@ -219,7 +219,7 @@ func (b *Batch) Commit(ctx context.Context) (err error) {
 func (d *DB) FlaggedBytes(ctx context.Context, s *Scope) (int64, error) {
 	var n sql.NullInt64
 	err := d.db.QueryRowContext(ctx, `
-		SELECT sum(size) FROM Inode INDEXED BY ix_Inode_size
+		SELECT sum(size) FROM Inode
 		WHERE `+s.cond()+` AND size IN (
 			SELECT DISTINCT size FROM Inode INDEXED BY ix_Inode_flagged
 			WHERE has_updates = 1 AND `+s.cond()+`)`).Scan(&n)

@@ -46,7 +46,7 @@ func (d *DB) StaleIndexed(ctx context.Context, s *Scope, minSize uint64, after *
 	rows, err := d.db.QueryContext(ctx, `
 		SELECT i.vol_id, i.ino, i.generation, i.size, i.transid,
 			coalesce(f.id, 0), coalesce(f.transid, 0), f.print, coalesce(f.pending, 1)
-		FROM Inode i INDEXED BY ix_Inode_size
+		FROM Inode i
 		LEFT JOIN ExtentFile f ON f.vol_id = i.vol_id AND f.ino = i.ino
 		WHERE i.size >= ?1 AND (i.size, i.vol_id, i.ino) < (?2, ?3, ?4)
 			AND EXISTS (SELECT 1 FROM Inode WHERE vol_id = i.vol_id AND ino = i.ino AND `+s.cond()+`)
