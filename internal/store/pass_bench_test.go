@@ -27,9 +27,15 @@ func passFiles() int {
 // into its first file and the intent done committed; every 16384 shared
 // files their transids too. Each phase reports SQLite's counters and Go's
 // allocations per file (see sqlStats); profile it with -cpuprofile.
+// The windows are loaded a size group at a time (Members) or at once
+// (MembersOf).
 func BenchmarkPass(b *testing.B) {
-	for range b.N {
-		benchPass(b, passFiles())
+	for _, load := range []string{"members", "membersOf"} {
+		b.Run("load="+load, func(b *testing.B) {
+			for range b.N {
+				benchPass(b, passFiles(), load == "membersOf")
+			}
+		})
 	}
 }
 
@@ -152,7 +158,7 @@ func (p *passPhases) measure(into *sqlCounts, f func()) {
 	}
 }
 
-func benchPass(b *testing.B, files int) {
+func benchPass(b *testing.B, files int, membersOf bool) {
 	b.StopTimer()
 	c := newPassCorpus(files)
 	d := openTemp(b)
@@ -165,7 +171,7 @@ func benchPass(b *testing.B, files int) {
 	}
 	scan := s.snap().sub(before)
 	p := &passPhases{s: s}
-	runPass(b, d, fsID, vols, p)
+	runPass(b, d, fsID, vols, p, membersOf)
 	b.StopTimer()
 	scan.report(b, "scan", files)
 	p.load.report(b, "load", files)
@@ -175,7 +181,7 @@ func benchPass(b *testing.B, files int) {
 }
 
 // runPass deduplicates the scanned corpus window by window.
-func runPass(b *testing.B, d *DB, fsID int64, vols []int64, p *passPhases) {
+func runPass(b *testing.B, d *DB, fsID int64, vols []int64, p *passPhases, membersOf bool) {
 	ctx := context.Background()
 	scope := Volumes(vols)
 	q, err := d.PrepareMembers(ctx, scope)
@@ -193,7 +199,7 @@ func runPass(b *testing.B, d *DB, fsID int64, vols []int64, p *passPhases) {
 	}
 	for below := ^uint64(0); ; {
 		var groups [][]Member
-		p.measure(&p.load, func() { groups, below = loadWindow(b, d, q, scope, below) })
+		p.measure(&p.load, func() { groups, below = loadWindow(b, d, q, scope, below, membersOf) })
 		if len(groups) == 0 {
 			break
 		}
@@ -264,7 +270,7 @@ func sharedTransids(batch *Batch, shared []Member) []Member {
 }
 
 // loadWindow loads the next window's size groups below `below`.
-func loadWindow(b *testing.B, d *DB, q *MembersQuery, scope *Scope, below uint64) ([][]Member, uint64) {
+func loadWindow(b *testing.B, d *DB, q *MembersQuery, scope *Scope, below uint64, membersOf bool) ([][]Member, uint64) {
 	ctx := context.Background()
 	sizes, err := d.FlaggedSizes(ctx, scope, below, 200)
 	if err != nil {
@@ -274,6 +280,16 @@ func loadWindow(b *testing.B, d *DB, q *MembersQuery, scope *Scope, below uint64
 		return nil, 0
 	}
 	var groups [][]Member
+	if membersOf {
+		m, err := q.MembersOf(ctx, sizes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, size := range sizes {
+			groups = append(groups, m[size])
+		}
+		return groups, sizes[len(sizes)-1]
+	}
 	for _, size := range sizes {
 		m, err := q.Members(ctx, size)
 		if err != nil {
