@@ -189,20 +189,32 @@ func (d *DB) stmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) 
 
 // keep prepares on the database the statements transactions wanted, once
 // none is open. A failure leaves them to be prepared in a transaction
-// again.
+// again. The cache is not locked while preparing: that waits for the
+// database's only connection, which a transaction of another goroutine
+// may hold while it asks the cache for a statement.
 func (d *DB) keep(ctx context.Context) {
 	c := &d.stmts
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.db != d.db {
+	db, wanted := c.db, c.wanted
+	c.wanted = nil
+	c.mu.Unlock()
+	if db != d.db {
 		return
 	}
-	for _, q := range c.wanted {
-		if s, err := d.db.PrepareContext(ctx, q); err == nil {
-			c.m[q] = s
+	for _, q := range wanted {
+		s, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			continue
+		}
+		c.mu.Lock()
+		if c.db == db && c.m[q] == nil {
+			c.m[q], s = s, nil
+		}
+		c.mu.Unlock()
+		if s != nil {
+			s.Close() // prepared meanwhile by another keep
 		}
 	}
-	c.wanted = nil
 }
 
 // multiRow runs a statement over rows of cols arguments each (args holds

@@ -3,8 +3,11 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The folded, multi-row writes of a batch end where the writes one by one
@@ -233,5 +236,48 @@ func TestUpdateColumns(t *testing.T) {
 		if err != nil || got != strings.Join(want, "|") {
 			t.Errorf("set %b: %s, %v; want %s", set, got, err, strings.Join(want, "|"))
 		}
+	}
+}
+
+// Preparing the statements transactions wanted (keep, after a commit)
+// waits for the connection without keeping the statement cache from a
+// transaction that holds it: a window's intents are logged while the
+// previous window's commit finishes.
+func TestKeepWhileInTransaction(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t)
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	d.stmts.mu.Lock()
+	d.stmts.db, d.stmts.m, d.stmts.wanted = d.db, map[string]*sql.Stmt{}, []string{intentDoneSQL(1)}
+	d.stmts.mu.Unlock()
+	kept := make(chan struct{})
+	go func() {
+		d.keep(ctx) // waits for tx's connection
+		close(kept)
+	}()
+	time.Sleep(50 * time.Millisecond) // let keep take the wanted list
+	got := make(chan error, 1)
+	go func() {
+		_, err := d.stmt(ctx, tx, intentDoneSQL(8))
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a statement for a transaction waits for keep, which waits for the transaction")
+	}
+	tx.Rollback()
+	<-kept
+	d.stmts.mu.Lock()
+	defer d.stmts.mu.Unlock()
+	if d.stmts.m[intentDoneSQL(1)] == nil || !slices.Equal(d.stmts.wanted, []string{intentDoneSQL(8)}) {
+		t.Errorf("cached %d statements, wanted %d", len(d.stmts.m), len(d.stmts.wanted))
 	}
 }
