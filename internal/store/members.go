@@ -35,12 +35,24 @@ type MembersQuery struct {
 // memberColumns are the columns of a Member, in Member's order.
 const memberColumns = `vol_id, ino, generation, transid, has_updates, hash, extents, frozen, coalesce(hash_transid, 0)`
 
+// membersSQL lists the members of size ? in the scope of condition cond.
+func membersSQL(cond string) string {
+	return `SELECT ` + memberColumns + ` FROM Inode WHERE size = ? AND ` + cond + ` ORDER BY vol_id, ino`
+}
+
+// membersOfSQL lists, with their sizes, the members of n sizes in the
+// scope of condition cond. The table's order is the one asked for: the
+// rows come without sorting.
+func membersOfSQL(cond string, n int) string {
+	return `SELECT size, ` + memberColumns + ` FROM Inode
+		WHERE size IN (` + strings.Repeat("?,", n-1) + `?) AND ` + cond + ` ORDER BY size, vol_id, ino`
+}
+
 // PrepareMembers prepares the query for the scope.
 func (d *DB) PrepareMembers(ctx context.Context, s *Scope) (*MembersQuery, error) {
 	q := &MembersQuery{d: d, cond: s.cond(), batch: map[int]*sql.Stmt{}}
 	var err error
-	q.stmt, err = d.db.PrepareContext(ctx, `SELECT `+memberColumns+`
-		FROM Inode WHERE size = ? AND `+q.cond+` ORDER BY vol_id, ino`)
+	q.stmt, err = d.db.PrepareContext(ctx, membersSQL(q.cond))
 	if err != nil {
 		return nil, fmt.Errorf("prepare size group query: %w", err)
 	}
@@ -113,8 +125,7 @@ func (q *MembersQuery) membersOf(ctx context.Context, n int, sizes []uint64, out
 	stmt := q.batch[n]
 	if stmt == nil {
 		var err error
-		stmt, err = q.d.db.PrepareContext(ctx, `SELECT size, `+memberColumns+` FROM Inode
-			WHERE size IN (`+strings.Repeat("?,", n-1)+`?) AND `+q.cond+` ORDER BY size, vol_id, ino`)
+		stmt, err = q.d.db.PrepareContext(ctx, membersOfSQL(q.cond, n))
 		if err != nil {
 			return err
 		}
