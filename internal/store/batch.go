@@ -83,8 +83,9 @@ func cmpKey(a, b inodeKey) int {
 // plan folds the batch's writes (see above).
 func (b *Batch) plan() batchPlan {
 	var p batchPlan
-	writes := map[inodeKey]*inodeWrite{}
-	var order []*inodeWrite
+	// The writes by inode, in the order of their first op, indexed by key.
+	writes := make([]inodeWrite, 0, len(b.ops))
+	index := make(map[inodeKey]int, len(b.ops))
 	for _, op := range b.ops {
 		switch op.kind {
 		case opEvent:
@@ -95,12 +96,13 @@ func (b *Batch) plan() batchPlan {
 			continue
 		}
 		k := inodeKey{op.volID, op.ino}
-		w := writes[k]
-		if w == nil {
-			w = &inodeWrite{inodeKey: k}
-			writes[k] = w
-			order = append(order, w)
+		i, ok := index[k]
+		if !ok {
+			i = len(writes)
+			index[k] = i
+			writes = append(writes, inodeWrite{inodeKey: k})
 		}
+		w := &writes[i]
 		if w.drop {
 			continue // the row is gone: a later update would find none
 		}
@@ -125,11 +127,12 @@ func (b *Batch) plan() batchPlan {
 			w.frozen = op.flagged
 		}
 	}
-	for _, w := range order {
+	p.updates = writes[:0] // in place: each write is read before it is written over
+	for _, w := range writes {
 		if w.drop {
 			p.drops = append(p.drops, w.inodeKey)
 		} else {
-			p.updates = append(p.updates, *w)
+			p.updates = append(p.updates, w)
 		}
 	}
 	slices.SortFunc(p.updates, func(a, b inodeWrite) int { return cmpKey(a.inodeKey, b.inodeKey) })
