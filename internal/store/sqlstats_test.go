@@ -145,6 +145,22 @@ func (c sqlCounts) sub(old sqlCounts) sqlCounts {
 	return d
 }
 
+// add sums two differences.
+func (c sqlCounts) add(d sqlCounts) sqlCounts {
+	s := sqlCounts{
+		runs: c.runs + d.runs, rows: c.rows + d.rows, steps: c.steps + d.steps,
+		hits: c.hits + d.hits, misses: c.misses + d.misses, writes: c.writes + d.writes, spills: c.spills + d.spills,
+		mallocs: c.mallocs + d.mallocs, byStmt: map[string]stmtStats{},
+	}
+	for _, m := range []map[string]stmtStats{c.byStmt, d.byStmt} {
+		for k, e := range m {
+			o := s.byStmt[k]
+			s.byStmt[k] = stmtStats{o.runs + e.runs, o.rows + e.rows, o.steps + e.steps}
+		}
+	}
+	return s
+}
+
 // report adds the counters per file to the benchmark's metrics, under
 // the phase's name, and logs them by statement.
 func (c sqlCounts) report(b *testing.B, phase string, files int) {
