@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,9 +16,8 @@ import (
 // writes to one inode are folded into one update (or one delete), and
 // drops, done intents, events and their inodes go through multi-row
 // statements, chunked below SQLite's bound-parameter limit. The inode
-// updates stay one execution each: a multi-row UPDATE ... FROM (VALUES
-// ...) measured slower (SQLite fills a temporary table with the join
-// first, then updates from it).
+// updates stay one execution each (see updateInodes), of a statement
+// that assigns only the columns written.
 //
 // Folding changes the order of the writes, which cannot change the
 // outcome:
@@ -83,8 +83,9 @@ func cmpKey(a, b inodeKey) int {
 // plan folds the batch's writes (see above).
 func (b *Batch) plan() batchPlan {
 	var p batchPlan
-	writes := map[inodeKey]*inodeWrite{}
-	var order []*inodeWrite
+	// The writes by inode, in the order of their first op, indexed by key.
+	writes := make([]inodeWrite, 0, len(b.ops))
+	index := make(map[inodeKey]int, len(b.ops))
 	for _, op := range b.ops {
 		switch op.kind {
 		case opEvent:
@@ -95,12 +96,13 @@ func (b *Batch) plan() batchPlan {
 			continue
 		}
 		k := inodeKey{op.volID, op.ino}
-		w := writes[k]
-		if w == nil {
-			w = &inodeWrite{inodeKey: k}
-			writes[k] = w
-			order = append(order, w)
+		i, ok := index[k]
+		if !ok {
+			i = len(writes)
+			index[k] = i
+			writes = append(writes, inodeWrite{inodeKey: k})
 		}
+		w := &writes[i]
 		if w.drop {
 			continue // the row is gone: a later update would find none
 		}
@@ -125,11 +127,12 @@ func (b *Batch) plan() batchPlan {
 			w.frozen = op.flagged
 		}
 	}
-	for _, w := range order {
+	p.updates = writes[:0] // in place: each write is read before it is written over
+	for _, w := range writes {
 		if w.drop {
 			p.drops = append(p.drops, w.inodeKey)
 		} else {
-			p.updates = append(p.updates, *w)
+			p.updates = append(p.updates, w)
 		}
 	}
 	slices.SortFunc(p.updates, func(a, b inodeWrite) int { return cmpKey(a.inodeKey, b.inodeKey) })
@@ -189,20 +192,32 @@ func (d *DB) stmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) 
 
 // keep prepares on the database the statements transactions wanted, once
 // none is open. A failure leaves them to be prepared in a transaction
-// again.
+// again. The cache is not locked while preparing: that waits for the
+// database's only connection, which a transaction of another goroutine
+// may hold while it asks the cache for a statement.
 func (d *DB) keep(ctx context.Context) {
 	c := &d.stmts
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.db != d.db {
+	db, wanted := c.db, c.wanted
+	c.wanted = nil
+	c.mu.Unlock()
+	if db != d.db {
 		return
 	}
-	for _, q := range c.wanted {
-		if s, err := d.db.PrepareContext(ctx, q); err == nil {
-			c.m[q] = s
+	for _, q := range wanted {
+		s, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			continue
+		}
+		c.mu.Lock()
+		if c.db == db && c.m[q] == nil {
+			c.m[q], s = s, nil
+		}
+		c.mu.Unlock()
+		if s != nil {
+			s.Close() // prepared meanwhile by another keep
 		}
 	}
-	c.wanted = nil
 }
 
 // multiRow runs a statement over rows of cols arguments each (args holds
@@ -240,24 +255,54 @@ func execStmt(s *sql.Stmt, args []any) error {
 	return err
 }
 
-const updateCols = 9
+// updateSQL updates the columns set names (setResult...) of one inode:
+// ?1, ?2 its key, then their new values in the order of inodeWrite.args.
+// A row none of whose written columns would change is left alone. Naming
+// only the written columns spares SQLite the others: it checks the CHECK
+// constraints of has_updates and frozen, and maintains the partial indexes
+// on them, only when they are assigned.
+func updateSQL(set int) string {
+	var cols []string
+	if set&setResult != 0 {
+		cols = append(cols, "hash", "extents", "hash_transid")
+	}
+	if set&setFlag != 0 {
+		cols = append(cols, "has_updates")
+	}
+	if set&setTransid != 0 {
+		cols = append(cols, "transid")
+	}
+	if set&setFrozen != 0 {
+		cols = append(cols, "frozen")
+	}
+	assign := make([]string, len(cols))
+	changed := make([]string, len(cols))
+	for i, c := range cols {
+		p := "?" + strconv.Itoa(i+3)
+		assign[i] = c + " = " + p
+		changed[i] = c + " IS NOT " + p
+	}
+	return `UPDATE Inode SET ` + strings.Join(assign, ", ") +
+		` WHERE vol_id = ?1 AND ino = ?2 AND (` + strings.Join(changed, " OR ") + `)`
+}
 
-// updateSQL updates one inode: ?1, ?2 its key; ?3 the mask of the
-// columns written (setResult...); then hash, extents, hash_transid,
-// has_updates, transid and frozen. A row none of whose written columns
-// would change is left alone.
-const updateSQL = `UPDATE Inode SET
-	hash = iif(?3 & 1, ?4, hash),
-	extents = iif(?3 & 1, ?5, extents),
-	hash_transid = iif(?3 & 1, ?6, hash_transid),
-	has_updates = iif(?3 & 2, ?7, has_updates),
-	transid = iif(?3 & 4, ?8, transid),
-	frozen = iif(?3 & 8, ?9, frozen)
-	WHERE vol_id = ?1 AND ino = ?2 AND (
-		?3 & 1 AND (hash IS NOT ?4 OR extents IS NOT ?5 OR hash_transid IS NOT ?6)
-		OR ?3 & 2 AND has_updates IS NOT ?7
-		OR ?3 & 4 AND transid IS NOT ?8
-		OR ?3 & 8 AND frozen IS NOT ?9)`
+// args appends the arguments of w's update (see updateSQL) to args.
+func (w *inodeWrite) args(args []any) []any {
+	args = append(args, w.volID, int64(w.ino))
+	if w.set&setResult != 0 {
+		args = append(args, w.hash, w.extents, w.hashTransid)
+	}
+	if w.set&setFlag != 0 {
+		args = append(args, w.flagged)
+	}
+	if w.set&setTransid != 0 {
+		args = append(args, w.transid)
+	}
+	if w.set&setFrozen != 0 {
+		args = append(args, w.frozen)
+	}
+	return args
+}
 
 func dropSQL(n int) string {
 	return `DELETE FROM Inode WHERE (vol_id, ino) IN (VALUES ` + placeholders(n, 2) + `)`
@@ -277,27 +322,38 @@ func eventInodeSQL(n int) string {
 		SELECT * FROM (VALUES ` + placeholders(n, 3) + `) WHERE column1 IS NOT NULL`
 }
 
+// updateInodes makes the folded updates, one execution each: measured, a
+// multi-row UPDATE ... FROM (VALUES ...) costs more than the executions it
+// saves (SQLite materializes the join into a temporary table first).
+// Each combination of written columns has its statement.
+func (d *DB) updateInodes(ctx context.Context, tx *sql.Tx, updates []inodeWrite) error {
+	var stmts [setFrozen << 1]*sql.Stmt
+	args := make([]any, 0, 8)
+	for i := range updates {
+		w := &updates[i]
+		s := stmts[w.set]
+		if s == nil {
+			var err error
+			if s, err = d.stmt(ctx, tx, updateSQL(w.set)); err != nil {
+				return err
+			}
+			stmts[w.set] = s
+		}
+		if _, err := s.Exec(w.args(args[:0])...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // write makes the batch's writes in tx.
 func (b *Batch) write(ctx context.Context, tx *sql.Tx) error {
 	p := b.plan()
 	d := b.d
-	args := make([]any, 0, len(p.updates)*updateCols)
-	for _, w := range p.updates {
-		args = append(args, w.volID, int64(w.ino), w.set, w.hash, w.extents, w.hashTransid, w.flagged, w.transid, w.frozen)
-	}
-	// One execution per inode: measured, a multi-row UPDATE ... FROM
-	// (VALUES ...) costs more than the executions it saves (SQLite
-	// materializes the join into a temporary table first).
-	update, err := d.stmt(ctx, tx, updateSQL)
-	if err != nil {
+	if err := d.updateInodes(ctx, tx, p.updates); err != nil {
 		return err
 	}
-	for i := 0; i < len(args); i += updateCols {
-		if _, err := update.Exec(args[i : i+updateCols]...); err != nil {
-			return err
-		}
-	}
-	args = args[:0]
+	args := make([]any, 0, 2*len(p.drops))
 	for _, k := range p.drops {
 		args = append(args, k.volID, int64(k.ino))
 	}

@@ -41,6 +41,8 @@ func benchBatchCommit(b *testing.B, n int) {
 	}
 	files := groups * n
 	ino := func(g, i int) uint64 { return 256 + 20*uint64(g*n+i) }
+	s := watchSQL(b, d)
+	var commits sqlCounts
 	b.ResetTimer()
 	for it := range b.N {
 		b.StopTimer()
@@ -77,10 +79,16 @@ func benchBatchCommit(b *testing.B, n int) {
 				batch.SetTransid(v.ID, ino(g, i), uint64(10+it))
 			}
 		}
+		before := s.snap()
 		b.StartTimer()
 		if err := batch.Commit(ctx); err != nil {
 			b.Fatal(err)
 		}
+		b.StopTimer()
+		commits = commits.add(s.snap().sub(before))
+		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*files), "ns/file")
+	b.StopTimer()
+	commits.report(b, "commit", b.N*files)
 }

@@ -3,7 +3,11 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // The folded, multi-row writes of a batch end where the writes one by one
@@ -19,7 +23,7 @@ func TestBatchFolding(t *testing.T) {
 		transid       int64
 		frozen        bool
 	}
-	const many = 8000 // over maxVars/updateCols rows, and over one chunk of drops
+	const many = 8000 // over one chunk of drops
 	for _, c := range []struct {
 		name  string
 		batch func(b *Batch, vol int64)
@@ -176,5 +180,104 @@ func TestBatchEvents(t *testing.T) {
 	}
 	if events != 14000 || inodes != 42000 || bad != 0 || left != 0 {
 		t.Errorf("%d events, %d event inodes, %d on the wrong event, %d intent rows left", events, inodes, bad, left)
+	}
+}
+
+// Each combination of written columns has its own update statement: it
+// writes those columns and no other, and a write that changes nothing
+// updates no row.
+func TestUpdateColumns(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t)
+	fs, _ := d.EnsureFilesystem(ctx, "u", "")
+	v, _ := d.EnsureVolume(ctx, fs.ID, 5, 1)
+	cols := []struct {
+		set           int
+		before, after string // the columns' values before and after the write
+	}{
+		{setResult, "X'AA'|X'BB'|5", "X'01'|X'02'|7"},
+		{setFlag, "1", "0"},
+		{setTransid, "9", "12"},
+		{setFrozen, "0", "1"},
+	}
+	for set := 1; set <= setResult|setFlag|setTransid|setFrozen; set++ {
+		if _, err := d.db.ExecContext(ctx, `INSERT OR REPLACE INTO Inode (vol_id, ino, size, generation, transid, has_updates, hash, extents, hash_transid, frozen)
+			VALUES (?, 300, 5000, 7, 9, 1, x'AA', x'BB', 5, 0)`, v.ID); err != nil {
+			t.Fatal(err)
+		}
+		w := inodeWrite{inodeKey: inodeKey{v.ID, 300}, set: set, hash: []byte{1}, extents: []byte{2}, hashTransid: int64(7), transid: 12, frozen: true}
+		var want []string
+		for _, c := range cols {
+			if set&c.set != 0 {
+				want = append(want, c.after)
+			} else {
+				want = append(want, c.before)
+			}
+		}
+		for round, changes := range []int64{1, 0} { // the same write again changes nothing
+			tx, err := d.db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := tx.ExecContext(ctx, updateSQL(set), w.args(nil)...)
+			if err != nil {
+				t.Fatalf("set %b: %v", set, err)
+			}
+			if n, _ := res.RowsAffected(); n != changes {
+				t.Errorf("set %b, round %d: %d rows updated, want %d", set, round, n, changes)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got string
+		err := d.db.QueryRowContext(ctx, `SELECT concat_ws('|', quote(hash), quote(extents), hash_transid, has_updates, transid, frozen)
+			FROM Inode WHERE vol_id = ? AND ino = 300`, v.ID).Scan(&got)
+		if err != nil || got != strings.Join(want, "|") {
+			t.Errorf("set %b: %s, %v; want %s", set, got, err, strings.Join(want, "|"))
+		}
+	}
+}
+
+// Preparing the statements transactions wanted (keep, after a commit)
+// waits for the connection without keeping the statement cache from a
+// transaction that holds it: a window's intents are logged while the
+// previous window's commit finishes.
+func TestKeepWhileInTransaction(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t)
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	d.stmts.mu.Lock()
+	d.stmts.db, d.stmts.m, d.stmts.wanted = d.db, map[string]*sql.Stmt{}, []string{intentDoneSQL(1)}
+	d.stmts.mu.Unlock()
+	kept := make(chan struct{})
+	go func() {
+		d.keep(ctx) // waits for tx's connection
+		close(kept)
+	}()
+	time.Sleep(50 * time.Millisecond) // let keep take the wanted list
+	got := make(chan error, 1)
+	go func() {
+		_, err := d.stmt(ctx, tx, intentDoneSQL(8))
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a statement for a transaction waits for keep, which waits for the transaction")
+	}
+	tx.Rollback()
+	<-kept
+	d.stmts.mu.Lock()
+	defer d.stmts.mu.Unlock()
+	if d.stmts.m[intentDoneSQL(1)] == nil || !slices.Equal(d.stmts.wanted, []string{intentDoneSQL(8)}) {
+		t.Errorf("cached %d statements, wanted %d", len(d.stmts.m), len(d.stmts.wanted))
 	}
 }

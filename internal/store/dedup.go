@@ -58,58 +58,6 @@ func (d *DB) CountFlaggedSizes(ctx context.Context, s *Scope) (int, error) {
 	return n, nil
 }
 
-// Member is a tracked inode taking part in a size group.
-type Member struct {
-	VolID      int64
-	Ino        uint64
-	Generation uint64
-	Transid    uint64
-	Flagged    bool
-	Hash       []byte // as stored by SetResult, or nil
-	Extents    []byte // extent-map fingerprint the hash was taken with, or nil
-	Frozen     bool   // as stored by SetFrozen
-	// HashTransid: no data written after this transaction is in Hash (0:
-	// unknown).
-	HashTransid uint64
-}
-
-// MembersQuery lists the inodes of one size in a scope, through one
-// prepared statement (a pass asks it for every size group).
-type MembersQuery struct{ stmt *sql.Stmt }
-
-// PrepareMembers prepares the query for the scope.
-func (d *DB) PrepareMembers(ctx context.Context, s *Scope) (*MembersQuery, error) {
-	stmt, err := d.db.PrepareContext(ctx, `
-		SELECT vol_id, ino, generation, transid, has_updates, hash, extents, frozen, coalesce(hash_transid, 0)
-		FROM Inode INDEXED BY ix_Inode_size WHERE size = ? AND `+s.cond()+`
-		ORDER BY vol_id, ino`)
-	if err != nil {
-		return nil, fmt.Errorf("prepare size group query: %w", err)
-	}
-	return &MembersQuery{stmt}, nil
-}
-
-// Close releases the statement.
-func (q *MembersQuery) Close() error { return q.stmt.Close() }
-
-// Members lists the inodes of one size.
-func (q *MembersQuery) Members(ctx context.Context, size uint64) ([]Member, error) {
-	rows, err := q.stmt.QueryContext(ctx, int64(size))
-	if err != nil {
-		return nil, fmt.Errorf("size group %d: %w", size, err)
-	}
-	defer rows.Close()
-	var out []Member
-	for rows.Next() {
-		var m Member
-		if err := rows.Scan(&m.VolID, &m.Ino, &m.Generation, &m.Transid, &m.Flagged, &m.Hash, &m.Extents, &m.Frozen, &m.HashTransid); err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
-}
-
 // Batch collects the results of a window of size groups and writes them in
 // one transaction, so an interrupted run keeps every finished window.
 type Batch struct {
@@ -219,7 +167,7 @@ func (b *Batch) Commit(ctx context.Context) (err error) {
 func (d *DB) FlaggedBytes(ctx context.Context, s *Scope) (int64, error) {
 	var n sql.NullInt64
 	err := d.db.QueryRowContext(ctx, `
-		SELECT sum(size) FROM Inode INDEXED BY ix_Inode_size
+		SELECT sum(size) FROM Inode
 		WHERE `+s.cond()+` AND size IN (
 			SELECT DISTINCT size FROM Inode INDEXED BY ix_Inode_flagged
 			WHERE has_updates = 1 AND `+s.cond()+`)`).Scan(&n)

@@ -13,12 +13,7 @@ import (
 func TestMigrateFromV1(t *testing.T) {
 	ctx := context.Background()
 	// Make it a version 1 database holding one scanned volume.
-	d := openMigrated(t,
-		`DROP INDEX ix_Inode_frozen`, `ALTER TABLE Inode DROP COLUMN frozen`,
-		`DROP TABLE DedupIntentInode`, `DROP TABLE DedupIntent`,
-		`DROP TRIGGER tr_Inode_parents`, `DROP TABLE InodeParent`, `PRAGMA user_version = 1`,
-		// Later versions' objects go too (the block index of version 3).
-		`DROP TRIGGER tr_Inode_extentfile`, `DROP TABLE ExtentFile`, `DROP TABLE ExtentKey`, `DROP TABLE ExtentGone`,
+	d := openMigrated(t, 1,
 		`INSERT INTO Filesystem (id, uuid) VALUES (1, 'u')`,
 		`INSERT INTO Volume (id, fs_id, root_id, last_tracked_generation, last_tracked_size_cutoff, size_cutoff) VALUES (1, 1, 5, 77, 4096, 4096)`,
 		`INSERT INTO Inode (vol_id, ino, size, generation, transid, has_updates, hash) VALUES (1, 300, 5000, 3, 9, 0, x'01')`,

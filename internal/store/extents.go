@@ -34,6 +34,23 @@ func (f IndexedFile) Stale() bool { return f.ID == 0 || f.KeyTransid != f.Transi
 // scan saw it (matched or not).
 func (f IndexedFile) Current() bool { return f.ID != 0 && f.KeyTransid == f.Transid }
 
+// staleIndexedSQL lists the stale files of the scope at least ?1 bytes
+// large, largest first, after (?2, ?3, ?4), up to ?5 of them. It walks the
+// table's size order down from the largest size: the unary + keeps SQLite
+// from carrying the scope's volumes over from the EXISTS to the table and
+// walking every inode of those volumes by inode number instead (then
+// sorting them), as it otherwise prefers.
+func staleIndexedSQL(s *Scope) string {
+	return `SELECT i.vol_id, i.ino, i.generation, i.size, i.transid,
+			coalesce(f.id, 0), coalesce(f.transid, 0), f.print, coalesce(f.pending, 1)
+		FROM Inode i
+		LEFT JOIN ExtentFile f ON f.vol_id = i.vol_id AND f.ino = i.ino
+		WHERE i.size >= ?1 AND (i.size, i.vol_id, i.ino) < (?2, ?3, ?4)
+			AND EXISTS (SELECT 1 FROM Inode WHERE vol_id = +i.vol_id AND ino = +i.ino AND ` + s.cond() + `)
+			AND (f.id IS NULL OR f.transid != i.transid OR f.pending = 1)
+		ORDER BY i.size DESC, i.vol_id DESC, i.ino DESC LIMIT ?5`
+}
+
 // StaleIndexed lists, largest first, up to limit tracked files of the
 // scope of at least minSize bytes whose index entry is Stale, after the
 // file (size, volID, ino) given by after (all of them when after is nil).
@@ -43,16 +60,7 @@ func (d *DB) StaleIndexed(ctx context.Context, s *Scope, minSize uint64, after *
 	if after != nil {
 		size, vol, ino = int64(after.Size), after.VolID, int64(after.Ino)
 	}
-	rows, err := d.db.QueryContext(ctx, `
-		SELECT i.vol_id, i.ino, i.generation, i.size, i.transid,
-			coalesce(f.id, 0), coalesce(f.transid, 0), f.print, coalesce(f.pending, 1)
-		FROM Inode i INDEXED BY ix_Inode_size
-		LEFT JOIN ExtentFile f ON f.vol_id = i.vol_id AND f.ino = i.ino
-		WHERE i.size >= ?1 AND (i.size, i.vol_id, i.ino) < (?2, ?3, ?4)
-			AND EXISTS (SELECT 1 FROM Inode WHERE vol_id = i.vol_id AND ino = i.ino AND `+s.cond()+`)
-			AND (f.id IS NULL OR f.transid != i.transid OR f.pending = 1)
-		ORDER BY i.size DESC, i.vol_id DESC, i.ino DESC LIMIT ?5`,
-		int64(minSize), size, vol, ino, limit)
+	rows, err := d.db.QueryContext(ctx, staleIndexedSQL(s), int64(minSize), size, vol, ino, limit)
 	if err != nil {
 		return nil, fmt.Errorf("files to index: %w", err)
 	}
@@ -78,7 +86,7 @@ func (d *DB) IndexedFileByID(ctx context.Context, s *Scope, id int64) (f Indexed
 	err = d.db.QueryRowContext(ctx, `
 		SELECT i.vol_id, i.ino, i.generation, i.size, i.transid, f.id, f.transid, f.print, f.pending
 		FROM ExtentFile f JOIN Inode i ON i.vol_id = f.vol_id AND i.ino = f.ino
-		WHERE f.id = ?1 AND EXISTS (SELECT 1 FROM Inode WHERE vol_id = i.vol_id AND ino = i.ino AND `+s.cond()+`)`, id).
+		WHERE f.id = ?1 AND EXISTS (SELECT 1 FROM Inode WHERE vol_id = +i.vol_id AND ino = +i.ino AND `+s.cond()+`)`, id).
 		Scan(&f.VolID, &f.Ino, &f.Generation, &f.Size, &f.Transid, &f.ID, &f.KeyTransid, &f.Print, &f.Pending)
 	if err == sql.ErrNoRows {
 		return f, false, nil
@@ -162,7 +170,7 @@ func (d *DB) IndexedFileOf(ctx context.Context, s *Scope, volID int64, ino uint6
 			coalesce(f.id, 0), coalesce(f.transid, 0), f.print, coalesce(f.pending, 1)
 		FROM Inode i LEFT JOIN ExtentFile f ON f.vol_id = i.vol_id AND f.ino = i.ino
 		WHERE i.vol_id = ?1 AND i.ino = ?2
-			AND EXISTS (SELECT 1 FROM Inode WHERE vol_id = i.vol_id AND ino = i.ino AND `+s.cond()+`)`, volID, int64(ino)).
+			AND EXISTS (SELECT 1 FROM Inode WHERE vol_id = +i.vol_id AND ino = +i.ino AND `+s.cond()+`)`, volID, int64(ino)).
 		Scan(&f.VolID, &f.Ino, &f.Generation, &f.Size, &f.Transid, &f.ID, &f.KeyTransid, &f.Print, &f.Pending)
 	if err == sql.ErrNoRows {
 		return f, false, nil

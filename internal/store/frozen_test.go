@@ -97,9 +97,7 @@ func TestFrozen(t *testing.T) {
 // files it kept flagged stay flagged, none is frozen.
 func TestMigrateFromV3(t *testing.T) {
 	ctx := context.Background()
-	d := openMigrated(t,
-		`DROP TABLE DedupIntentInode`, `DROP TABLE DedupIntent`,
-		`DROP INDEX ix_Inode_frozen`, `ALTER TABLE Inode DROP COLUMN frozen`, `PRAGMA user_version = 3`,
+	d := openMigrated(t, 3,
 		`INSERT INTO Filesystem (id, uuid) VALUES (1, 'u')`,
 		`INSERT INTO Volume (id, fs_id, root_id, size_cutoff) VALUES (1, 1, 5, 4096)`,
 		`INSERT INTO Inode (vol_id, ino, size, generation, transid, has_updates) VALUES (1, 300, 5000, 3, 9, 1), (1, 301, 5000, 3, 9, 0)`,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -44,30 +45,52 @@ func (d *DB) LogIntents(ctx context.Context, intents []Intent) ([]int64, error) 
 		return nil, fmt.Errorf("log intents: %w", err)
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO DedupIntent (fs_id, item_size, bytes_freed, created) VALUES (?, ?, ?, ?) RETURNING id`)
+	ids, err := d.logIntents(ctx, tx, intents)
 	if err != nil {
 		return nil, fmt.Errorf("log intents: %w", err)
-	}
-	defer ins.Close()
-	insInode, err := tx.PrepareContext(ctx, `INSERT INTO DedupIntentInode (intent_id, pos, vol_id, ino, generation) VALUES (?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, fmt.Errorf("log intents: %w", err)
-	}
-	defer insInode.Close()
-	created := time.Now().UTC().Format(time.RFC3339Nano)
-	ids := make([]int64, len(intents))
-	for i, in := range intents {
-		if err := ins.QueryRowContext(ctx, in.FSID, int64(in.Size), int64(in.Freed), created).Scan(&ids[i]); err != nil {
-			return nil, fmt.Errorf("log intents: %w", err)
-		}
-		for pos, f := range in.Inodes {
-			if _, err := insInode.ExecContext(ctx, ids[i], pos, f.VolID, int64(f.Ino), int64(f.Generation)); err != nil {
-				return nil, fmt.Errorf("log intents: %w", err)
-			}
-		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("log intents: %w", err)
+	}
+	d.keep(ctx)
+	return ids, nil
+}
+
+func intentSQL(n int) string {
+	return `INSERT INTO DedupIntent (id, fs_id, item_size, bytes_freed, created)
+		SELECT * FROM (VALUES ` + placeholders(n, 5) + `) WHERE column1 IS NOT NULL`
+}
+
+func intentInodeSQL(n int) string {
+	return `INSERT INTO DedupIntentInode (intent_id, pos, vol_id, ino, generation)
+		SELECT * FROM (VALUES ` + placeholders(n, 5) + `) WHERE column1 IS NOT NULL`
+}
+
+// logIntents inserts the intents and their inodes in tx through
+// multi-row statements (see multiRow). The intents get the ids SQLite
+// would give them one by one: the transaction holds the database's only
+// writer, so nothing else takes them meanwhile.
+func (d *DB) logIntents(ctx context.Context, tx *sql.Tx, intents []Intent) ([]int64, error) {
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM DedupIntent`).Scan(&last); err != nil {
+		return nil, err
+	}
+	created := time.Now().UTC().Format(time.RFC3339Nano)
+	ids := make([]int64, len(intents))
+	args := make([]any, 0, 5*len(intents))
+	var inodes []any
+	for i, in := range intents {
+		ids[i] = last + 1 + int64(i)
+		args = append(args, ids[i], in.FSID, int64(in.Size), int64(in.Freed), created)
+		for pos, f := range in.Inodes {
+			inodes = append(inodes, ids[i], pos, f.VolID, int64(f.Ino), int64(f.Generation))
+		}
+	}
+	if err := d.multiRow(ctx, tx, args, 5, intentSQL, execStmt); err != nil {
+		return nil, err
+	}
+	if err := d.multiRow(ctx, tx, inodes, 5, intentInodeSQL, execStmt); err != nil {
+		return nil, err
 	}
 	return ids, nil
 }

@@ -1,16 +1,19 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
-// Rows per multi-row statement, and statements per transaction. Multi-row
-// statements cut the per-call overhead of database/sql and the driver,
-// which dominates single-row upserts; a bounded transaction keeps the WAL
-// small and lets an interrupted scan keep what it wrote.
+// Rows per multi-row statement, and rows per transaction (and per sorted
+// write of inode rows, see Upsert). Multi-row statements cut the per-call
+// overhead of database/sql and the driver, which dominates single-row
+// upserts; a bounded transaction keeps the WAL small and lets an
+// interrupted scan keep what it wrote.
 const (
 	rowsPerStmt = 128
 	rowsPerTx   = 32768
@@ -97,9 +100,20 @@ func (w *ScanWriter) begin() error {
 }
 
 // Upsert records a new or changed candidate and flags it for dedup.
+//
+// Rows are written a transaction's worth at a time, sorted by size: the
+// table is kept in size order, and rows in inode order (as a scan finds
+// them) would land on a random page each, more pages than SQLite's cache
+// holds. An inode number that does not follow the buffered ones writes
+// them first, so that a later row for an inode still wins.
 func (w *ScanWriter) Upsert(r InodeRow) error {
+	if n := len(w.rows); n > 0 && r.Ino <= w.rows[n-1].Ino {
+		if err := w.flushRows(); err != nil {
+			return err
+		}
+	}
 	w.rows = append(w.rows, r)
-	if len(w.rows) == rowsPerStmt {
+	if len(w.rows) == rowsPerTx {
 		return w.flushRows()
 	}
 	return nil
@@ -112,17 +126,39 @@ func (w *ScanWriter) flushRows() error {
 	if err := w.begin(); err != nil {
 		return err
 	}
+	slices.SortFunc(w.rows, func(a, b InodeRow) int {
+		return cmp.Or(cmp.Compare(a.Size, b.Size), cmp.Compare(a.Ino, b.Ino))
+	})
+	args := make([]any, 0, 5*rowsPerStmt)
+	for rows := w.rows; len(rows) > 0; {
+		n := min(len(rows), rowsPerStmt)
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, w.volID, int64(r.Ino), int64(r.Size), int64(r.Generation), int64(r.Transid))
+		}
+		if err := w.upsertRows(n, args); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	w.inTx += len(w.rows)
+	w.rows = w.rows[:0]
+	if w.inTx >= rowsPerTx {
+		return w.commit()
+	}
+	return nil
+}
+
+// upsertRows upserts n rows (args holds their values); the statement of
+// rowsPerStmt rows is prepared once per transaction.
+func (w *ScanWriter) upsertRows(n int, args []any) error {
 	stmt := w.upsert
-	if len(w.rows) != rowsPerStmt {
+	if n != rowsPerStmt {
 		var err error
-		if stmt, err = w.tx.PrepareContext(w.ctx, upsertSQL(len(w.rows))); err != nil {
+		if stmt, err = w.tx.PrepareContext(w.ctx, upsertSQL(n)); err != nil {
 			return err
 		}
 		defer stmt.Close()
-	}
-	args := make([]any, 0, 5*len(w.rows))
-	for _, r := range w.rows {
-		args = append(args, w.volID, int64(r.Ino), int64(r.Size), int64(r.Generation), int64(r.Transid))
 	}
 	res, err := stmt.ExecContext(w.ctx, args...)
 	if err != nil {
@@ -130,11 +166,6 @@ func (w *ScanWriter) flushRows() error {
 	}
 	if n, err := res.RowsAffected(); err == nil {
 		w.Upserted += int(n)
-	}
-	w.inTx += len(w.rows)
-	w.rows = w.rows[:0]
-	if w.inTx >= rowsPerTx {
-		return w.commit()
 	}
 	return nil
 }

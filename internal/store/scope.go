@@ -113,7 +113,7 @@ func (s *Scope) cond() string {
 	}
 	// The unary + keeps the planner from driving the query from the
 	// scope's table (a lookup per inode below the directories, per size
-	// group): the size index leads, each row is checked in the scope.
+	// group): the size order leads, each row is checked in the scope.
 	return `vol_id IN ` + volList(s.vols) + ` AND (vol_id IN ` + volList(s.whole) +
 		` OR (+vol_id, +ino) IN (SELECT vol_id, ino FROM ` + s.table + `))`
 }

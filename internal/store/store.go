@@ -38,10 +38,12 @@ var (
 	schemaV4 string
 	//go:embed schema_v5.sql
 	schemaV5 string
+	//go:embed schema_v6.sql
+	schemaV6 string
 )
 
 // migrations[i] takes the schema from version i to i+1 (PRAGMA user_version).
-var migrations = []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5}
+var migrations = []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6}
 
 // SchemaVersion is the schema version this build writes.
 var SchemaVersion = len(migrations)
