@@ -242,10 +242,13 @@ func TestSharesBeforeACrashAreLogged(t *testing.T) {
 	d := copyOf(t, c, fs.Path("d"))
 	e := newEnv(t, fs, "")
 	// "Die" after the first share: the database goes away before the
-	// window's results can be committed.
-	TestHook = once(HookDedupe, func() { e.db.Close() })
+	// window's results can be committed, and nothing else is done (the
+	// next window, prepared meanwhile, is not shared).
+	ctx, die := context.WithCancel(context.Background())
+	defer die()
+	TestHook = once(HookDedupe, func() { die(); e.db.Close() })
 	defer func() { TestHook = nil }()
-	_, err := Run(context.Background(), e.db, e.fsID, e.vols, Options{Window: 1})
+	_, err := Run(ctx, e.db, e.fsID, e.vols, Options{Window: 1})
 	if err == nil {
 		t.Fatal("the pass went on without its database")
 	}

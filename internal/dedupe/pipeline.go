@@ -143,12 +143,13 @@ func (p *pass) load(ctx context.Context, scope *store.Scope, below uint64) ([]*g
 	if err != nil {
 		return nil, err
 	}
+	bySize, err := p.members.MembersOf(ctx, sizes)
+	if err != nil {
+		return nil, err
+	}
 	groups := make([]*group, 0, len(sizes))
 	for _, size := range sizes {
-		members, err := p.members.Members(ctx, size)
-		if err != nil {
-			return nil, err
-		}
+		members := bySize[size]
 		g := &group{size: size, members: len(members)}
 		for _, m := range members {
 			g.files = append(g.files, &file{m: m, vol: p.vols[m.VolID], size: size})
