@@ -150,7 +150,7 @@ func faultCases() []faultCase {
 					testfs.WriteFile(t, g[0][0], testfs.Bytes(1000, 1<<20))
 				}}
 			}},
-		{name: "read-only-remount", code: 3, lines: 3, notice: `^bedup: .*: read-only filesystem, retry later \(fideduperange: read-only file system\): stopped deduplicating it; what is left is kept for the next run$`,
+		{name: "read-only-remount", code: 3, lines: 3, notice: `^bedup: .*: read-only filesystem, retry later \((fideduperange: )?read-only file system\): stopped deduplicating it; what is left is kept for the next run$`,
 			prepare: func(t *testing.T, fs *testfs.FS) faultSetup {
 				return faultSetup{groups: pairs(t, fs.Mnt, 300, 4096), args: []string{"--window", "100"},
 					env:    hookEnv(dedupe.HookRead, 2, "mount -o remount,ro "+fs.Mnt),
@@ -253,13 +253,20 @@ func TestDeferredJSON(t *testing.T) {
 	}
 	tot := summaryTotal(t, o.stdout)
 	// Groups are shared in parallel: more than one share may meet EROFS
-	// before the pass halts; they are counted, not named.
-	if o.code != 3 || halted != 1 || skipped != 0 || tot.FilesDeferred == 0 || tot.SizeGroupsLeft != 20 ||
+	// before the pass halts; they are counted, not named. The remount
+	// comes while the second window is prepared, and so while the first
+	// shares: the pass meets it either in a refused share or in its check
+	// before the second window's shares (then no file is deferred, only
+	// groups).
+	if o.code != 3 || halted != 1 || skipped != 0 || tot.SizeGroupsLeft != 20 ||
 		tot.Halted == nil || *tot.Halted != "read-only" || tot.Skipped["read-only"] != tot.FilesDeferred {
 		t.Errorf("exit %d, %d halted, %d skipped, total %+v\n%s", o.code, halted, skipped, tot, o.stdout)
 	}
 	want := fmt.Sprintf("bedup: dedup: stopped early: %d file", tot.FilesDeferred)
-	if !strings.HasPrefix(o.stderr, want) || !strings.HasSuffix(o.stderr, " and 20 size groups deferred to the next run\n") {
+	if tot.FilesDeferred == 0 {
+		want = "bedup: dedup: stopped early: 20 size groups"
+	}
+	if !strings.HasPrefix(o.stderr, want) || !strings.HasSuffix(o.stderr, " 20 size groups deferred to the next run\n") {
 		t.Errorf("stderr %q", o.stderr)
 	}
 }

@@ -169,5 +169,9 @@ func TestCsumPrintHoles(t *testing.T) {
 		if got, _ := os.ReadFile(p); string(got) != string(dense) {
 			t.Errorf("%s changed", p)
 		}
+		// Whole, not half: each file now maps its data as the source does.
+		if got, want := Print(testfs.Extents(t, p), size), Print(testfs.Extents(t, a), size); !got.Equal(want) {
+			t.Errorf("%s: extents %v, the source's %v", p, testfs.Extents(t, p), testfs.Extents(t, a))
+		}
 	}
 }

@@ -50,6 +50,9 @@ func (e *DeferredError) Error() string {
 	if e.Groups == 0 {
 		return fmt.Sprintf("%d %s deferred to the next run", e.Files, plural(e.Files, "file", "files"))
 	}
+	if e.Files == 0 {
+		return fmt.Sprintf("stopped early: %d size %s deferred to the next run", e.Groups, plural(e.Groups, "group", "groups"))
+	}
 	return fmt.Sprintf("stopped early: %d %s and %d size %s deferred to the next run",
 		e.Files, plural(e.Files, "file", "files"), e.Groups, plural(e.Groups, "group", "groups"))
 }
