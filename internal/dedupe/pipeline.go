@@ -3,6 +3,7 @@ package dedupe
 import (
 	"context"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -133,15 +134,46 @@ func (p *pass) commit(ctx context.Context, b *store.Batch) error {
 	return nil
 }
 
-// load reads the next window: up to Window size groups below `below`,
-// largest first, with their members.
-func (p *pass) load(ctx context.Context, scope *store.Scope, below uint64) ([]*group, error) {
+// sizesLeft is what is left of a pass: the flagged sizes strictly between
+// lo and hi. Windows are taken from its two ends in turn, the largest
+// sizes then the smallest: a window of large files mostly waits on the
+// device (the kernel's compares), one of small files mostly on metadata
+// and the CPU, and the pipeline (see windows) overlaps the preparation of
+// one with the shares of the other.
+type sizesLeft struct {
+	lo, hi uint64
+	top    bool // the next window is taken from the top
+}
+
+// load reads the next window from the sizes left: up to Window size
+// groups, with their members, and narrows what is left.
+func (p *pass) load(ctx context.Context, scope *store.Scope) ([]*group, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sizes, err := p.db.FlaggedSizes(ctx, scope, below, p.o.Window)
+	left := &p.left
+	var sizes []uint64
+	var err error
+	if left.top {
+		sizes, err = p.db.FlaggedSizes(ctx, scope, left.hi, p.o.Window)
+		// Sizes at or below lo are loaded already (their flags are cleared
+		// when their window commits): they come last, largest first.
+		if i := slices.IndexFunc(sizes, func(s uint64) bool { return s <= left.lo }); i >= 0 {
+			sizes = sizes[:i]
+		}
+	} else {
+		sizes, err = p.db.FlaggedSizesAbove(ctx, scope, left.lo, left.hi, p.o.Window)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if len(sizes) > 0 {
+		if left.top {
+			left.hi = sizes[len(sizes)-1]
+		} else {
+			left.lo = sizes[len(sizes)-1]
+		}
+		left.top = !left.top
 	}
 	bySize, err := p.members.MembersOf(ctx, sizes)
 	if err != nil {
@@ -243,6 +275,7 @@ type pass struct {
 	top      *os.File           // the filesystem's top-level directory
 	halted   Reason             // why the pass stopped early, if it did
 	opened   int                // descriptors the windows in flight keep open
+	left     sizesLeft          // the sizes no window has loaded yet
 	mu       sync.Mutex         // guards stats, files and instances during parallel work
 	// the checksum geometry and type, asked once (see csumGeometry)
 	geo      btrfs.CsumGeometry

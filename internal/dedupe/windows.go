@@ -25,7 +25,8 @@ import (
 // flagged, and a window prepared but not shared is dropped unrecorded (its
 // files stay flagged too).
 func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
-	cur, err := p.prepare(ctx, scope, ^uint64(0))
+	p.left = sizesLeft{hi: ^uint64(0), top: true}
+	cur, err := p.prepare(ctx, scope)
 	if err != nil {
 		return err
 	}
@@ -49,9 +50,8 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 			err error
 		}
 		next := make(chan prepared, 1)
-		below := cur.groups[len(cur.groups)-1].size
 		go func() {
-			w, err := p.prepare(ctx, scope, below)
+			w, err := p.prepare(ctx, scope)
 			next <- prepared{w, err}
 		}()
 		werr := p.share(ctx, cur)
@@ -97,12 +97,12 @@ type window struct {
 	batch  *store.Batch
 }
 
-// prepare loads the window below `below`, examines every member
+// prepare loads the next window (see load), examines every member
 // (metadata only, on metadataWorkers), reads what must be read (on
 // IOThreads), then plans the sets and logs them as intents. It returns nil
 // when no group is left.
-func (p *pass) prepare(ctx context.Context, scope *store.Scope, below uint64) (*window, error) {
-	groups, err := p.load(ctx, scope, below)
+func (p *pass) prepare(ctx context.Context, scope *store.Scope) (*window, error) {
+	groups, err := p.load(ctx, scope)
 	if err != nil || len(groups) == 0 {
 		return nil, err
 	}

@@ -45,6 +45,29 @@ func (d *DB) FlaggedSizes(ctx context.Context, s *Scope, below uint64, limit int
 	return out, rows.Err()
 }
 
+// FlaggedSizesAbove lists, smallest first, up to limit sizes strictly
+// between above and below with a flagged inode in the scope: the other
+// end of the pass, for a pass that takes windows from both ends.
+func (d *DB) FlaggedSizesAbove(ctx context.Context, s *Scope, above, below uint64, limit int) ([]uint64, error) {
+	rows, err := d.db.QueryContext(ctx, `
+		SELECT DISTINCT size FROM Inode INDEXED BY ix_Inode_flagged
+		WHERE has_updates = 1 AND size > ? AND size < ? AND `+s.cond()+`
+		ORDER BY size LIMIT ?`, int64(min(above, 1<<63-1)), int64(min(below, 1<<63-1)), limit)
+	if err != nil {
+		return nil, fmt.Errorf("size groups: %w", err)
+	}
+	defer rows.Close()
+	var out []uint64
+	for rows.Next() {
+		var s uint64
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
 // CountFlaggedSizes counts the sizes with a flagged inode in the scope
 // (the progress denominator).
 func (d *DB) CountFlaggedSizes(ctx context.Context, s *Scope) (int, error) {

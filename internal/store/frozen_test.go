@@ -110,3 +110,48 @@ func TestMigrateFromV3(t *testing.T) {
 		t.Errorf("frozen after migration %v, %v", f, err)
 	}
 }
+
+// The flagged sizes are listed from either end of a range: the largest
+// first below a bound, the smallest first between two.
+func TestFlaggedSizesBothEnds(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t)
+	fs, _ := d.EnsureFilesystem(ctx, "u", "")
+	v, _ := d.EnsureVolume(ctx, fs.ID, 5, 1)
+	w := d.NewScanWriter(ctx, v.ID)
+	for i, size := range []uint64{10, 20, 20, 30, 40, 50} {
+		if err := w.Upsert(InodeRow{Ino: uint64(300 + i), Size: size, Generation: 7, Transid: 9}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Finish(10, 1); err != nil {
+		t.Fatal(err)
+	}
+	scope := Volumes([]int64{v.ID})
+	tests := []struct {
+		name  string
+		top   bool
+		above uint64
+		below uint64
+		limit int
+		want  []uint64
+	}{
+		{"top", true, 0, ^uint64(0), 2, []uint64{50, 40}},
+		{"top below 40", true, 0, 40, 10, []uint64{30, 20, 10}},
+		{"bottom", false, 0, ^uint64(0), 2, []uint64{10, 20}},
+		{"bottom between", false, 10, 50, 10, []uint64{20, 30, 40}},
+		{"bottom, nothing between", false, 40, 50, 10, nil},
+	}
+	for _, tc := range tests {
+		var got []uint64
+		var err error
+		if tc.top {
+			got, err = d.FlaggedSizes(ctx, scope, tc.below, tc.limit)
+		} else {
+			got, err = d.FlaggedSizesAbove(ctx, scope, tc.above, tc.below, tc.limit)
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+}
