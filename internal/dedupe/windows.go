@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -12,8 +13,8 @@ import (
 // windows handles the pass window by window, in a pipeline: window N+1
 // is loaded, examined, read (metadata, csum prints, the reads the kernel's
 // compare cannot replace) and planned, its intents logged, while window N
-// is shared; window N's results are committed while window N+1 is
-// shared. Preparing only reads the filesystem; sharing waits on the
+// is shared; window N's results are committed (see commits) while later
+// windows are shared. Preparing only reads the filesystem; sharing waits on the
 // kernel's compares, which wait on the device: overlapping them keeps
 // both the CPU and the device busy, and keeps the database's one
 // connection (intents, commits) off the shares' path. Windows hold
@@ -30,15 +31,7 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 	if err != nil {
 		return err
 	}
-	var pending chan error
-	wait := func() error {
-		if pending == nil {
-			return nil
-		}
-		err := <-pending
-		pending = nil
-		return err
-	}
+	commits := p.committer(ctx)
 	for cur != nil && p.halted == "" {
 		if p.readOnly() {
 			p.halt(ReasonReadOnlyFS, unix.EROFS)
@@ -56,8 +49,9 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 		}()
 		werr := p.share(ctx, cur)
 		nx := <-next
-		if err := wait(); err != nil {
+		if err := commits.failed(); err != nil {
 			p.discard(nx.w)
+			commits.finish()
 			return err
 		}
 		if werr == nil && p.halted == "" {
@@ -66,7 +60,8 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 		if werr != nil || p.halted != "" {
 			// Record what was done, then stop.
 			p.discard(nx.w)
-			if err := p.commit(ctx, cur.batch); err != nil {
+			commits.send(cur.batch)
+			if err := commits.finish(); err != nil {
 				return err
 			}
 			if err := p.recordTransids(ctx); werr == nil {
@@ -77,18 +72,71 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 		if len(p.shared) >= sharedBatch {
 			if err := p.collectTransids(cur.batch); err != nil {
 				p.discard(nx.w)
-				p.commit(ctx, cur.batch)
+				commits.send(cur.batch)
+				commits.finish()
 				return err
 			}
 		}
-		pending = make(chan error, 1)
-		go func(b *store.Batch, done chan<- error) { done <- p.commit(ctx, b) }(cur.batch, pending)
+		commits.send(cur.batch)
 		cur = nx.w
 	}
-	if err := wait(); err != nil {
+	if err := commits.finish(); err != nil {
 		return err
 	}
 	return p.recordTransids(ctx)
+}
+
+// commits writes the windows' batches in order, on a goroutine of its
+// own, so that neither the shares nor the next window wait for the
+// database (it has one connection, and the next window's preparation uses
+// it too). At most commitQueue batches wait; the first failure is kept and
+// the later batches are dropped (their files stay flagged).
+type commits struct {
+	queue chan *store.Batch
+	done  chan struct{}
+	mu    sync.Mutex
+	err   error
+}
+
+// commitQueue is how many windows' results may wait for their commit: it
+// bounds the memory a slow database makes the pass hold.
+const commitQueue = 2
+
+// committer starts the goroutine that commits the batches sent to it.
+func (p *pass) committer(ctx context.Context) *commits {
+	c := &commits{queue: make(chan *store.Batch, commitQueue), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for b := range c.queue {
+			if c.failed() != nil {
+				continue
+			}
+			if err := p.commit(ctx, b); err != nil {
+				c.mu.Lock()
+				c.err = err
+				c.mu.Unlock()
+			}
+		}
+	}()
+	return c
+}
+
+// send queues a batch, waiting while commitQueue batches wait already.
+func (c *commits) send(b *store.Batch) { c.queue <- b }
+
+// failed returns the first commit's failure so far, if any.
+func (c *commits) failed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// finish waits until every batch sent is committed, and returns the first
+// failure.
+func (c *commits) finish() error {
+	close(c.queue)
+	<-c.done
+	return c.failed()
 }
 
 // window is one window's size groups and the batch of their results.
