@@ -30,6 +30,11 @@ func (d *DB) FlaggedSizes(ctx context.Context, s *Scope, below uint64, limit int
 		SELECT DISTINCT size FROM Inode INDEXED BY ix_Inode_flagged
 		WHERE has_updates = 1 AND size < ? AND `+s.cond()+`
 		ORDER BY size DESC LIMIT ?`, int64(min(below, 1<<63-1)), limit)
+	return sizesOf(rows, err)
+}
+
+// sizesOf reads the sizes a query lists.
+func sizesOf(rows *sql.Rows, err error) ([]uint64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("size groups: %w", err)
 	}
@@ -38,7 +43,7 @@ func (d *DB) FlaggedSizes(ctx context.Context, s *Scope, below uint64, limit int
 	for rows.Next() {
 		var s uint64
 		if err := rows.Scan(&s); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("size groups: %w", err)
 		}
 		out = append(out, s)
 	}
@@ -53,19 +58,7 @@ func (d *DB) FlaggedSizesAbove(ctx context.Context, s *Scope, above, below uint6
 		SELECT DISTINCT size FROM Inode INDEXED BY ix_Inode_flagged
 		WHERE has_updates = 1 AND size > ? AND size < ? AND `+s.cond()+`
 		ORDER BY size LIMIT ?`, int64(min(above, 1<<63-1)), int64(min(below, 1<<63-1)), limit)
-	if err != nil {
-		return nil, fmt.Errorf("size groups: %w", err)
-	}
-	defer rows.Close()
-	var out []uint64
-	for rows.Next() {
-		var s uint64
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return sizesOf(rows, err)
 }
 
 // CountFlaggedSizes counts the sizes with a flagged inode in the scope
