@@ -17,14 +17,12 @@ const maxHolders = 16
 // when it is not nil.
 func (p *pass) chunkRuns(ctx context.Context, d *fileInfo, keys []uint64, partners map[int64]bool) ([]match, error) {
 	var b runBuilder
+	holders, err := p.holders.HoldersOf(ctx, keys, maxHolders)
+	if err != nil {
+		return nil, err
+	}
 	for c, k := range keys {
-		if k == 0 {
-			continue
-		}
-		hs, err := p.holders.Holders(ctx, k, maxHolders)
-		if err != nil {
-			return nil, err
-		}
+		hs := holders[k]
 		var best *fileInfo
 		var bestChunk uint64
 		for _, h := range hs {

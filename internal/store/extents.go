@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"strings"
 )
 
 // The block index of partial-file deduplication (schema_v3.sql): per large
@@ -112,21 +114,85 @@ type KeyHolder struct {
 	Chunk uint64
 }
 
-// HoldersQuery finds the chunks holding a key, through one prepared
-// statement.
-type HoldersQuery struct{ stmt *sql.Stmt }
+// HoldersQuery finds the chunks holding a key, through prepared
+// statements: one key at a time, or holdersBatch keys at once.
+type HoldersQuery struct{ stmt, batch *sql.Stmt }
 
-// PrepareHolders prepares the holders query.
+// holdersBatch is how many keys one statement of HoldersOf looks up: a
+// compound of that many index lookups, each stopping at its limit (a
+// window function over an IN list would read every holder of a key held
+// by thousands of chunks).
+const holdersBatch = 64
+
+// PrepareHolders prepares the holders queries.
 func (d *DB) PrepareHolders(ctx context.Context) (*HoldersQuery, error) {
 	stmt, err := d.db.PrepareContext(ctx, `SELECT file, chunk FROM ExtentKey WHERE key = ? ORDER BY file, chunk LIMIT ?`)
 	if err != nil {
 		return nil, fmt.Errorf("prepare key holders query: %w", err)
 	}
-	return &HoldersQuery{stmt}, nil
+	parts := make([]string, holdersBatch)
+	for i := range parts {
+		parts[i] = fmt.Sprintf("SELECT * FROM (SELECT ?%d AS key, file, chunk FROM ExtentKey WHERE key = ?%d ORDER BY file, chunk LIMIT ?1)", i+2, i+2)
+	}
+	batch, err := d.db.PrepareContext(ctx, strings.Join(parts, " UNION ALL "))
+	if err != nil {
+		stmt.Close()
+		return nil, fmt.Errorf("prepare key holders query: %w", err)
+	}
+	return &HoldersQuery{stmt, batch}, nil
 }
 
-// Close releases the statement.
-func (q *HoldersQuery) Close() error { return q.stmt.Close() }
+// Close releases the statements.
+func (q *HoldersQuery) Close() error { return errors.Join(q.stmt.Close(), q.batch.Close()) }
+
+// HoldersOf lists, for each of keys, up to limit chunks holding it, by file
+// and chunk, as Holders does for one key, with one statement per
+// holdersBatch keys. Key 0 (no key) is never held.
+func (q *HoldersQuery) HoldersOf(ctx context.Context, keys []uint64, limit int) (map[uint64][]KeyHolder, error) {
+	out := map[uint64][]KeyHolder{}
+	seen := make(map[uint64]bool, len(keys))
+	distinct := make([]uint64, 0, len(keys))
+	for _, k := range keys {
+		if k != 0 && !seen[k] {
+			seen[k] = true
+			distinct = append(distinct, k)
+		}
+	}
+	keys = distinct
+	args := make([]any, 1+holdersBatch)
+	for len(keys) > 0 {
+		n := min(len(keys), holdersBatch)
+		args[0] = limit
+		for i := range holdersBatch {
+			args[1+i] = int64(0)
+			if i < n {
+				args[1+i] = int64(keys[i])
+			}
+		}
+		if err := q.holdersBatch(ctx, args, out); err != nil {
+			return nil, err
+		}
+		keys = keys[n:]
+	}
+	return out, nil
+}
+
+func (q *HoldersQuery) holdersBatch(ctx context.Context, args []any, out map[uint64][]KeyHolder) error {
+	rows, err := q.batch.QueryContext(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("holders of keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key int64
+		var h KeyHolder
+		if err := rows.Scan(&key, &h.File, &h.Chunk); err != nil {
+			return fmt.Errorf("holders of keys: %w", err)
+		}
+		out[uint64(key)] = append(out[uint64(key)], h)
+	}
+	return rows.Err()
+}
 
 // Holders lists up to limit chunks holding key, by file and chunk.
 func (q *HoldersQuery) Holders(ctx context.Context, key uint64, limit int) ([]KeyHolder, error) {

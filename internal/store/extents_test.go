@@ -80,6 +80,27 @@ func TestBlockIndex(t *testing.T) {
 	if err != nil || len(hs) != 2 || hs[0].Chunk != 2 || hs[1].Chunk != 0 || hs[0].File == hs[1].File {
 		t.Fatalf("holders of 12: %+v, %v", hs, err)
 	}
+	// Many keys at once (duplicates, key 0 and more than one statement's
+	// worth included) give what one key at a time gives, limit too.
+	many := []uint64{11, 12, 0, 13, 12, 99}
+	for k := uint64(1000); len(many) < 2*holdersBatch+5; k++ {
+		many = append(many, k)
+	}
+	for _, limit := range []int{1, 10} {
+		got, err := q.HoldersOf(ctx, many, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range many {
+			want, err := q.Holders(ctx, k, limit)
+			if err != nil || !slices.Equal(got[k], want) {
+				t.Fatalf("limit %d, key %d: %+v, want %+v (%v)", limit, k, got[k], want, err)
+			}
+		}
+		if len(got) != 3 {
+			t.Errorf("limit %d: %d keys held, want 3", limit, len(got))
+		}
+	}
 	f, ok, err := d.IndexedFileByID(ctx, scope, hs[0].File)
 	if err != nil || !ok || f.Ino != 258 || string(f.Print) != "p1" || f.Pending || f.Size != 4<<20 {
 		t.Fatalf("file of holder: %+v %v %v", f, ok, err)
