@@ -3,7 +3,6 @@ package dedupe
 import (
 	"context"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -152,18 +151,9 @@ func (p *pass) load(ctx context.Context, scope *store.Scope) ([]*group, error) {
 		return nil, err
 	}
 	left := &p.left
-	var sizes []uint64
-	var err error
-	if left.top {
-		sizes, err = p.db.FlaggedSizes(ctx, scope, left.hi, p.o.Window)
-		// Sizes at or below lo are loaded already (their flags are cleared
-		// when their window commits): they come last, largest first.
-		if i := slices.IndexFunc(sizes, func(s uint64) bool { return s <= left.lo }); i >= 0 {
-			sizes = sizes[:i]
-		}
-	} else {
-		sizes, err = p.db.FlaggedSizesAbove(ctx, scope, left.lo, left.hi, p.o.Window)
-	}
+	// Sizes outside (lo, hi) are loaded already, though still flagged
+	// until their window commits.
+	sizes, err := p.db.FlaggedSizesBetween(ctx, scope, left.lo, left.hi, p.o.Window, left.top)
 	if err != nil {
 		return nil, err
 	}

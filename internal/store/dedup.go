@@ -26,10 +26,27 @@ func volList(ids []int64) string {
 // FlaggedSizes returns, largest first, up to limit sizes below `below`
 // that have at least one flagged inode in the scope.
 func (d *DB) FlaggedSizes(ctx context.Context, s *Scope, below uint64, limit int) ([]uint64, error) {
+	return d.flaggedSizes(ctx, s, -1, below, limit, true)
+}
+
+// FlaggedSizesBetween lists up to limit sizes strictly between above and
+// below with a flagged inode in the scope, from either end: for a pass
+// that takes windows from both ends of what is left.
+func (d *DB) FlaggedSizesBetween(ctx context.Context, s *Scope, above, below uint64, limit int, largestFirst bool) ([]uint64, error) {
+	return d.flaggedSizes(ctx, s, int64(min(above, 1<<63-1)), below, limit, largestFirst)
+}
+
+// flaggedSizes is the one query of FlaggedSizes and FlaggedSizesBetween
+// (above -1: no lower bound).
+func (d *DB) flaggedSizes(ctx context.Context, s *Scope, above int64, below uint64, limit int, largestFirst bool) ([]uint64, error) {
+	order := "size"
+	if largestFirst {
+		order = "size DESC"
+	}
 	rows, err := d.db.QueryContext(ctx, `
 		SELECT DISTINCT size FROM Inode INDEXED BY ix_Inode_flagged
-		WHERE has_updates = 1 AND size < ? AND `+s.cond()+`
-		ORDER BY size DESC LIMIT ?`, int64(min(below, 1<<63-1)), limit)
+		WHERE has_updates = 1 AND size > ? AND size < ? AND `+s.cond()+`
+		ORDER BY `+order+` LIMIT ?`, above, int64(min(below, 1<<63-1)), limit)
 	return sizesOf(rows, err)
 }
 
@@ -48,17 +65,6 @@ func sizesOf(rows *sql.Rows, err error) ([]uint64, error) {
 		out = append(out, s)
 	}
 	return out, rows.Err()
-}
-
-// FlaggedSizesAbove lists, smallest first, up to limit sizes strictly
-// between above and below with a flagged inode in the scope: the other
-// end of the pass, for a pass that takes windows from both ends.
-func (d *DB) FlaggedSizesAbove(ctx context.Context, s *Scope, above, below uint64, limit int) ([]uint64, error) {
-	rows, err := d.db.QueryContext(ctx, `
-		SELECT DISTINCT size FROM Inode INDEXED BY ix_Inode_flagged
-		WHERE has_updates = 1 AND size > ? AND size < ? AND `+s.cond()+`
-		ORDER BY size LIMIT ?`, int64(min(above, 1<<63-1)), int64(min(below, 1<<63-1)), limit)
-	return sizesOf(rows, err)
 }
 
 // CountFlaggedSizes counts the sizes with a flagged inode in the scope

@@ -111,8 +111,7 @@ func TestMigrateFromV3(t *testing.T) {
 	}
 }
 
-// The flagged sizes are listed from either end of a range: the largest
-// first below a bound, the smallest first between two.
+// The flagged sizes between two bounds are listed from either end.
 func TestFlaggedSizesBothEnds(t *testing.T) {
 	ctx := context.Background()
 	d := openTemp(t)
@@ -138,18 +137,13 @@ func TestFlaggedSizesBothEnds(t *testing.T) {
 	}{
 		{"top", true, 0, ^uint64(0), 2, []uint64{50, 40}},
 		{"top below 40", true, 0, 40, 10, []uint64{30, 20, 10}},
+		{"top between", true, 20, 50, 10, []uint64{40, 30}},
 		{"bottom", false, 0, ^uint64(0), 2, []uint64{10, 20}},
 		{"bottom between", false, 10, 50, 10, []uint64{20, 30, 40}},
 		{"bottom, nothing between", false, 40, 50, 10, nil},
 	}
 	for _, tc := range tests {
-		var got []uint64
-		var err error
-		if tc.top {
-			got, err = d.FlaggedSizes(ctx, scope, tc.below, tc.limit)
-		} else {
-			got, err = d.FlaggedSizesAbove(ctx, scope, tc.above, tc.below, tc.limit)
-		}
+		got, err := d.FlaggedSizesBetween(ctx, scope, tc.above, tc.below, tc.limit, tc.top)
 		if err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
 		}
