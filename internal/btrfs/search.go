@@ -140,9 +140,11 @@ func searchPool(n int) *sync.Pool {
 // free gives the buffer back for reuse; the search and every Item it
 // returned must not be used after.
 func (s *Search) free() {
-	if pool := searchPool(len(s.mem)); pool != nil && s.mem != nil {
-		m := s.mem
-		pool.Put(&m)
+	if s.mem != nil {
+		if pool := searchPool(len(s.mem)); pool != nil {
+			m := s.mem
+			pool.Put(&m)
+		}
 	}
 	s.mem, s.buf, s.items = nil, nil, nil
 }
