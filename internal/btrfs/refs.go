@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // FileExtent is one EXTENT_DATA item of a file: which part of which data
@@ -46,6 +48,50 @@ func FileExtents(f *os.File, tree, ino uint64) ([]FileExtent, error) {
 		return nil, fmt.Errorf("extents of inode %d in tree %d: %w", ino, tree, err)
 	}
 	return out, nil
+}
+
+// InodeExtents reads inode ino of subvolume tree (0 = the subvolume f is
+// in) in one TREE_SEARCH_V2: its inode item and its file extent items, in
+// file order (see FileExtents). What lies between them in the tree
+// (names, extended attributes) is skipped. An inode that is gone gives an
+// error wrapping ENOENT. Needs CAP_SYS_ADMIN.
+func InodeExtents(f *os.File, tree, ino uint64) (InodeItem, []FileExtent, error) {
+	s := NewSearch(f, SearchRange{
+		TreeID: tree,
+		Min:    Key{ObjectID: ino, Type: InodeItemKey},
+		Max:    Key{ObjectID: ino, Type: ExtentDataKey, Offset: ^uint64(0)},
+	}, fileExtentsBuf)
+	defer s.free()
+	var ii InodeItem
+	found := false
+	var out []FileExtent
+	for s.Next() {
+		it := s.Item()
+		if it.Key.ObjectID != ino {
+			continue
+		}
+		var err error
+		switch it.Key.Type {
+		case InodeItemKey:
+			ii, err = DecodeInodeItem(it.Data)
+			found = err == nil
+		case ExtentDataKey:
+			var e FileExtentItem
+			if e, err = DecodeFileExtentItem(it.Data); err == nil {
+				out = append(out, FileExtent{FileOffset: it.Key.Offset, FileExtentItem: e})
+			}
+		}
+		if err != nil {
+			return InodeItem{}, nil, fmt.Errorf("inode %d of tree %d: key %d: %w", ino, tree, it.Key.Type, err)
+		}
+	}
+	if err := s.Err(); err != nil {
+		return InodeItem{}, nil, fmt.Errorf("inode %d of tree %d: %w", ino, tree, err)
+	}
+	if !found {
+		return InodeItem{}, nil, fmt.Errorf("inode %d of tree %d: %w", ino, tree, unix.ENOENT)
+	}
+	return ii, out, nil
 }
 
 // logicalInoArgs mirrors struct btrfs_ioctl_logical_ino_args (56 bytes on

@@ -239,19 +239,37 @@ func (p *pass) stillHolds(f *file) bool {
 	if err != nil {
 		return false
 	}
+	for _, it := range items {
+		if it.Generation > f.m.HashTransid || it.Type != btrfs.FileExtentReg {
+			return false
+		}
+	}
+	return itemsPrint(items, f.size).Equal(f.print)
+}
+
+// itemsPrint is the ExtentPrint of a file of size bytes computed from its
+// file extent items, as Print computes it from FIEMAP's map (a test holds
+// the two alike): an item maps its part of a data extent at the extent's
+// address plus its offset, or at the extent's start when it is compressed
+// (FIEMAP cannot address inside compressed data); holes are left out, and
+// an inline item makes the print nil.
+func itemsPrint(items []btrfs.FileExtent, size uint64) ExtentPrint {
 	var ext []btrfs.Extent
 	for _, it := range items {
 		switch {
-		case it.Generation > f.m.HashTransid || it.Type != btrfs.FileExtentReg:
-			return false
+		case it.Type == btrfs.FileExtentInline:
+			return nil
 		case it.DiskBytenr == 0:
 			continue // a hole
 		}
-		phys := it.DiskBytenr + it.Offset
+		e := btrfs.Extent{Logical: it.FileOffset, Physical: it.DiskBytenr + it.Offset, Length: it.NumBytes}
 		if it.Compression != 0 {
-			phys = it.DiskBytenr // FIEMAP gives a compressed extent's start
+			e.Physical = it.DiskBytenr
 		}
-		ext = append(ext, btrfs.Extent{Logical: it.FileOffset, Physical: phys, Length: it.NumBytes})
+		if it.Type == btrfs.FileExtentPrealloc {
+			e.Flags = btrfs.ExtentUnwritten
+		}
+		ext = append(ext, e)
 	}
-	return Print(ext, f.size).Equal(f.print)
+	return Print(ext, size)
 }

@@ -192,7 +192,9 @@ func (p *pass) recordTransids(ctx context.Context) error {
 		return nil // nothing was shared
 	}
 	b := p.db.NewBatch()
-	if err := p.collectTransids(b); err != nil {
+	shared := p.shared
+	p.shared = nil
+	if err := p.collectTransids(shared, b); err != nil {
 		return err
 	}
 	return b.Commit(ctx)
@@ -201,12 +203,12 @@ func (p *pass) recordTransids(ctx context.Context) error {
 // collectTransids adds to b the transid each shared destination has after
 // the share, once it is committed, so that the next scan does not flag it
 // again: bedup's own dedupe is not a change of content.
-func (p *pass) collectTransids(b *store.Batch) error {
-	if len(p.shared) == 0 {
+func (p *pass) collectTransids(shared []*file, b *store.Batch) error {
+	if len(shared) == 0 {
 		return nil
 	}
 	synced := map[*volume.Filesystem]bool{}
-	for _, f := range p.shared {
+	for _, f := range shared {
 		if fs := f.vol.V.FS; !synced[fs] {
 			if err := btrfs.Syncfs(fs.Top()); err != nil {
 				return err
@@ -214,39 +216,32 @@ func (p *pass) collectTransids(b *store.Batch) error {
 			synced[fs] = true
 		}
 	}
-	// One tree search, one open and one FIEMAP a file, on metadataWorkers
-	// workers (even when interrupted: what was shared is recorded).
-	transids := make([]uint64, len(p.shared))
-	parallelOn(context.Background(), metadataWorkers, len(p.shared), func(i int) {
-		transids[i] = p.transidAfterShare(p.shared[i])
+	// One tree search a file, on metadataWorkers workers (even when
+	// interrupted: what was shared is recorded).
+	transids := make([]uint64, len(shared))
+	parallelOn(context.Background(), metadataWorkers, len(shared), func(i int) {
+		transids[i] = p.transidAfterShare(shared[i])
 	})
-	for i, f := range p.shared {
+	for i, f := range shared {
 		if transids[i] != 0 {
 			b.SetTransid(f.m.VolID, f.m.Ino, transids[i])
 		}
 	}
-	p.shared = nil
 	return nil
 }
 
 // transidAfterShare returns a shared destination's transid, or 0 when it
-// is gone, replaced, or was written since the share.
+// is gone, replaced, or was written since the share. One tree search gives
+// both the inode item and the extent items.
 func (p *pass) transidAfterShare(f *file) uint64 {
-	fs := f.vol.V.FS
-	ii, err := btrfs.InodeItemOf(fs.Top(), f.vol.V.ID, f.m.Ino)
+	ii, items, err := btrfs.InodeExtents(f.vol.V.FS.Top(), f.vol.V.ID, f.m.Ino)
 	if err != nil || ii.Generation != f.m.Generation {
 		return 0 // gone or replaced meanwhile: the scan will see it
 	}
 	// A write that landed in the same transaction as the share has the
 	// same transid; it also moved the data, which the extent map shows.
 	// Such a file keeps its newer transid unrecorded, so it is flagged.
-	h, err := p.open(f)
-	if err != nil {
-		return 0
-	}
-	ext, err := btrfs.Fiemap(h)
-	h.Close()
-	if err != nil || !Print(ext, f.size).Equal(f.print) {
+	if !itemsPrint(items, f.size).Equal(f.print) {
 		return 0
 	}
 	return ii.Transid

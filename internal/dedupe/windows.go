@@ -60,7 +60,7 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 		if werr != nil || p.halted != "" {
 			// Record what was done, then stop.
 			p.discard(nx.w)
-			commits.send(cur.batch)
+			commits.send(cur.batch, nil)
 			if err := commits.finish(); err != nil {
 				return err
 			}
@@ -69,15 +69,13 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 			}
 			return werr
 		}
+		var shared []*file
 		if len(p.shared) >= sharedBatch {
-			if err := p.collectTransids(cur.batch); err != nil {
-				p.discard(nx.w)
-				commits.send(cur.batch)
-				commits.finish()
-				return err
-			}
+			// Their transids are collected by the commits, off the
+			// shares' path.
+			shared, p.shared = p.shared, nil
 		}
-		commits.send(cur.batch)
+		commits.send(cur.batch, shared)
 		cur = nx.w
 	}
 	if err := commits.finish(); err != nil {
@@ -89,13 +87,22 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 // commits writes the windows' batches in order, on a goroutine of its
 // own, so that neither the shares nor the next window wait for the
 // database (it has one connection, and the next window's preparation uses
-// it too). At most commitQueue batches wait; the first failure is kept and
-// the later batches are dropped (their files stay flagged).
+// it too), nor for the transids a batch collects first (see
+// collectTransids: a syncfs, and a tree search per shared file). At most
+// commitQueue batches wait; the first failure is kept and the later
+// batches are dropped (their files stay flagged).
 type commits struct {
-	queue chan *store.Batch
+	queue chan committed
 	done  chan struct{}
 	mu    sync.Mutex
 	err   error
+}
+
+// committed is a window's batch, and the destinations shared so far
+// whose transids it is to record.
+type committed struct {
+	batch  *store.Batch
+	shared []*file
 }
 
 // commitQueue is how many windows' results may wait for their commit: it
@@ -104,14 +111,18 @@ const commitQueue = 2
 
 // committer starts the goroutine that commits the batches sent to it.
 func (p *pass) committer(ctx context.Context) *commits {
-	c := &commits{queue: make(chan *store.Batch, commitQueue), done: make(chan struct{})}
+	c := &commits{queue: make(chan committed, commitQueue), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		for b := range c.queue {
+		for w := range c.queue {
 			if c.failed() != nil {
 				continue
 			}
-			if err := p.commit(ctx, b); err != nil {
+			err := p.collectTransids(w.shared, w.batch)
+			if err == nil {
+				err = p.commit(ctx, w.batch)
+			}
+			if err != nil {
 				c.mu.Lock()
 				c.err = err
 				c.mu.Unlock()
@@ -121,8 +132,9 @@ func (p *pass) committer(ctx context.Context) *commits {
 	return c
 }
 
-// send queues a batch, waiting while commitQueue batches wait already.
-func (c *commits) send(b *store.Batch) { c.queue <- b }
+// send queues a batch, and the shared destinations whose transids it
+// records, waiting while commitQueue batches wait already.
+func (c *commits) send(b *store.Batch, shared []*file) { c.queue <- committed{b, shared} }
 
 // failed returns the first commit's failure so far, if any.
 func (c *commits) failed() error {
