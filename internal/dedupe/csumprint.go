@@ -375,12 +375,11 @@ func (p *pass) fetchCsums(geo btrfs.CsumGeometry, needs []csumNeed) {
 // pass; ok is false when csum prints cannot be used (FS_INFO fails, or the
 // sector is not 4 KiB).
 func (p *pass) csumGeometry() (btrfs.CsumGeometry, bool) {
-	if !p.geoAsked {
-		p.geoAsked = true
+	p.geoAsked.Do(func() {
 		if info, err := btrfs.GetFSInfo(p.top); err == nil && info.CsumSize > 0 {
 			p.geo, p.csumType = info.Geometry(), info.CsumType
 		}
-	}
+	})
 	return p.geo, p.geo.SectorSize == csumBlock && p.geo.CsumSize > 0 && p.geo.NodeSize > 0
 }
 

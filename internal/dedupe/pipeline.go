@@ -150,6 +150,8 @@ func (p *pass) load(ctx context.Context, scope *store.Scope) ([]*group, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	p.loadMu.Lock() // windows are prepared two at a time
+	defer p.loadMu.Unlock()
 	left := &p.left
 	// Sizes outside (lo, hi) are loaded already, though still flagged
 	// until their window commits.
@@ -261,11 +263,12 @@ type pass struct {
 	halted   Reason             // why the pass stopped early, if it did
 	opened   int                // descriptors the windows in flight keep open
 	left     sizesLeft          // the sizes no window has loaded yet
+	loadMu   sync.Mutex         // guards left
 	mu       sync.Mutex         // guards stats, files and instances during parallel work
 	// the checksum geometry and type, asked once (see csumGeometry)
 	geo      btrfs.CsumGeometry
 	csumType uint16
-	geoAsked bool
+	geoAsked sync.Once
 }
 
 // file is one member of a size group, examined.

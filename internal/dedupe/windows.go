@@ -10,57 +10,51 @@ import (
 	"github.com/bedup/bedup/internal/store"
 )
 
-// windows handles the pass window by window, in a pipeline: window N+1
-// is loaded, examined, read (metadata, csum prints, the reads the kernel's
-// compare cannot replace) and planned, its intents logged, while window N
-// is shared; window N's results are committed (see commits) while later
-// windows are shared. Preparing only reads the filesystem; sharing waits on the
-// kernel's compares, which wait on the device: overlapping them keeps
-// both the CPU and the device busy, and keeps the database's one
-// connection (intents, commits) off the shares' path. Windows hold
-// disjoint files (one size each), so neither sees the other's work; a
-// freed-bytes estimate planned before the previous window's shares can
-// only come out low (an extent that window lets go of still counts its
-// user). A filesystem that turns read-only or full halts the pass after
-// the window in which it did (or before the next one): what is left stays
-// flagged, and a window prepared but not shared is dropped unrecorded (its
-// files stay flagged too).
+// windows handles the pass window by window, in a pipeline: later
+// windows are loaded, examined, read (metadata, csum prints, the reads the
+// kernel's compare cannot replace) and planned, their intents logged,
+// while one window is shared (see prepareAhead); each window's results are
+// committed (see commits) while later windows are shared. Preparing only
+// reads the filesystem; sharing waits on the kernel's compares, which wait
+// on the device: overlapping them keeps both the CPU and the device busy,
+// and keeps the database's one connection (intents, commits) off the
+// shares' path. Windows hold disjoint files (one size each), so none sees
+// another's work; a freed-bytes estimate planned before earlier windows'
+// shares can only come out low (an extent such a window lets go of still
+// counts its user). A filesystem that turns read-only or full halts the
+// pass after the window in which it did (or before the next one): what is
+// left stays flagged, and the windows prepared but not shared are dropped
+// unrecorded (their files stay flagged too).
 func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 	p.left = sizesLeft{hi: ^uint64(0), top: true}
-	cur, err := p.prepare(ctx, scope)
-	if err != nil {
-		return err
-	}
+	ahead := p.prepareAhead(ctx, scope)
+	defer ahead.stop(p)
 	commits := p.committer(ctx)
-	for cur != nil && p.halted == "" {
-		if p.readOnly() {
+	for nx := range ahead.windows {
+		ahead.taken(nx.w)
+		cur := nx.w
+		werr := nx.err
+		if werr == nil && p.readOnly() {
 			p.halt(ReasonReadOnlyFS, unix.EROFS)
 			p.discard(cur)
 			break
 		}
-		type prepared struct {
-			w   *window
-			err error
-		}
-		next := make(chan prepared, 1)
-		go func() {
-			w, err := p.prepare(ctx, scope)
-			next <- prepared{w, err}
-		}()
-		werr := p.share(ctx, cur)
-		nx := <-next
-		if err := commits.failed(); err != nil {
-			p.discard(nx.w)
-			commits.finish()
-			return err
-		}
-		if werr == nil && p.halted == "" {
-			werr = nx.err
+		if werr == nil {
+			werr = p.share(ctx, cur)
+			if err := commits.failed(); err != nil {
+				commits.finish()
+				return err
+			}
+			var shared []*file
+			if len(p.shared) >= sharedBatch || werr != nil || p.halted != "" {
+				// Their transids are collected by the commits, off the
+				// shares' path.
+				shared, p.shared = p.shared, nil
+			}
+			commits.send(cur.batch, shared)
 		}
 		if werr != nil || p.halted != "" {
 			// Record what was done, then stop.
-			p.discard(nx.w)
-			commits.send(cur.batch, nil)
 			if err := commits.finish(); err != nil {
 				return err
 			}
@@ -69,19 +63,116 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 			}
 			return werr
 		}
-		var shared []*file
-		if len(p.shared) >= sharedBatch {
-			// Their transids are collected by the commits, off the
-			// shares' path.
-			shared, p.shared = p.shared, nil
-		}
-		commits.send(cur.batch, shared)
-		cur = nx.w
 	}
 	if err := commits.finish(); err != nil {
 		return err
 	}
 	return p.recordTransids(ctx)
+}
+
+// prepared is a window made ready to share, or why it could not be.
+type prepared struct {
+	w   *window
+	err error
+}
+
+// ahead prepares windows on goroutines of their own, as far ahead of the
+// shares as aheadFiles allows: a window of large files can take seconds
+// to share while the small-file windows after it take milliseconds each to
+// share and more to prepare, so preparing only the next one would leave
+// the shares waiting once the large ones are done.
+type ahead struct {
+	windows chan prepared
+	cancel  context.CancelFunc
+	done    chan struct{}
+	mu      sync.Mutex
+	room    *sync.Cond
+	files   int // files of the windows prepared and not yet taken
+}
+
+// aheadFiles bounds the files of the windows prepared ahead (their
+// memory; the descriptors have their own budget, see openBudget), and
+// aheadWindows their number. A window is prepared whenever fewer files
+// wait, so one window larger than aheadFiles still goes.
+const (
+	aheadFiles   = 16384
+	aheadWindows = 16
+)
+
+// windowPreparers is how many windows are prepared at once: preparing
+// waits mostly on cold metadata and on the database, one window's steps
+// after another, so a second preparer keeps the CPU and the device busy
+// meanwhile. Windows are independent: they may be shared in any order.
+const windowPreparers = 2
+
+// prepareAhead starts preparing windows. They arrive on windows as they
+// are ready, the channel closing after the last (or after a failure, sent
+// as prepared.err).
+func (p *pass) prepareAhead(ctx context.Context, scope *store.Scope) *ahead {
+	ctx, cancel := context.WithCancel(ctx)
+	a := &ahead{windows: make(chan prepared, aheadWindows), cancel: cancel, done: make(chan struct{})}
+	a.room = sync.NewCond(&a.mu)
+	var preparers sync.WaitGroup
+	for range windowPreparers {
+		preparers.Go(func() {
+			for a.wait(ctx) {
+				w, err := p.prepare(ctx, scope)
+				if w == nil && err == nil {
+					return // no group left
+				}
+				if w != nil {
+					a.mu.Lock()
+					a.files += w.files()
+					a.mu.Unlock()
+				}
+				a.windows <- prepared{w, err}
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+	go func() {
+		preparers.Wait()
+		close(a.windows)
+		close(a.done)
+	}()
+	return a
+}
+
+// wait waits until fewer than aheadFiles files wait to be shared, and
+// reports whether to go on.
+func (a *ahead) wait(ctx context.Context) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.files >= aheadFiles && ctx.Err() == nil {
+		a.room.Wait()
+	}
+	return ctx.Err() == nil
+}
+
+// taken tells the preparer that a window left the queue.
+func (a *ahead) taken(w *window) {
+	if w == nil {
+		return
+	}
+	a.mu.Lock()
+	a.files -= w.files()
+	a.mu.Unlock()
+	a.room.Signal()
+}
+
+// stop cancels the preparation, drops the windows prepared and not taken
+// (see discard), and waits for the preparer to end.
+func (a *ahead) stop(p *pass) {
+	a.cancel()
+	a.mu.Lock()
+	a.room.Broadcast()
+	a.mu.Unlock()
+	for nx := range a.windows {
+		p.discard(nx.w)
+	}
+	<-a.done
 }
 
 // commits writes the windows' batches in order, on a goroutine of its
@@ -155,6 +246,15 @@ func (c *commits) finish() error {
 type window struct {
 	groups []*group
 	batch  *store.Batch
+}
+
+// files counts the members of the window's groups.
+func (w *window) files() int {
+	n := 0
+	for _, g := range w.groups {
+		n += len(g.files)
+	}
+	return n
 }
 
 // prepare loads the next window (see load), examines every member

@@ -77,7 +77,20 @@ func EvictCache(t testing.TB, path string) {
 }
 
 // Remount changes the mount options of the filesystem, e.g. "ro" or "rw".
+// A remount read-only is refused (EBUSY) while a write is in flight, a
+// FIDEDUPERANGE included: it is tried again for up to a second.
 func (fs *FS) Remount(t testing.TB, opts string) {
 	t.Helper()
-	Run(t, "mount", "-o", "remount,"+opts, fs.Mnt)
+	Run(t, "sh", "-c", RemountCommand(fs.Mnt, opts))
 }
+
+// RemountCommand is a shell command that remounts mnt with opts, trying
+// again for up to a second while the kernel answers that it is busy (see
+// Remount): for test hooks that run commands.
+func RemountCommand(mnt, opts string) string {
+	m := shellQuote(mnt)
+	return "for i in $(seq 100); do mount -o remount," + opts + " " + m + " 2>/dev/null && exit 0; sleep 0.01; done; mount -o remount," + opts + " " + m
+}
+
+// shellQuote quotes s for sh.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
