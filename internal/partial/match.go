@@ -17,7 +17,7 @@ const maxHolders = 16
 // when it is not nil.
 func (p *pass) chunkRuns(ctx context.Context, d *fileInfo, keys []uint64, partners map[int64]bool) ([]match, error) {
 	var b runBuilder
-	holders, err := p.holders.HoldersOf(ctx, keys, maxHolders)
+	holders, err := p.holders.HoldersOf(ctx, keys)
 	if err != nil {
 		return nil, err
 	}

@@ -75,7 +75,7 @@ func Run(ctx context.Context, db *store.DB, fsID int64, vols []dedupe.Volume, o 
 		return p.stats, err
 	}
 	defer p.scope.Close()
-	if p.holders, err = db.PrepareHolders(ctx); err != nil {
+	if p.holders, err = db.PrepareHolders(ctx, maxHolders); err != nil {
 		return p.stats, err
 	}
 	defer p.holders.Close()

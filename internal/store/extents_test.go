@@ -71,14 +71,27 @@ func TestBlockIndex(t *testing.T) {
 	if got := stale(nil, 10); !slices.Equal(got, []uint64{257}) {
 		t.Fatalf("after matching: %v", got)
 	}
-	q, err := d.PrepareHolders(ctx)
-	if err != nil {
-		t.Fatal(err)
+	// holders lists key's holders with a plain query, to check HoldersOf.
+	holders := func(key uint64, limit int) []KeyHolder {
+		t.Helper()
+		rows, err := d.db.Query(`SELECT file, chunk FROM ExtentKey WHERE key = ? ORDER BY file, chunk LIMIT ?`, int64(key), limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []KeyHolder
+		for rows.Next() {
+			var h KeyHolder
+			if err := rows.Scan(&h.File, &h.Chunk); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, h)
+		}
+		return out
 	}
-	defer q.Close()
-	hs, err := q.Holders(ctx, 12, 10)
-	if err != nil || len(hs) != 2 || hs[0].Chunk != 2 || hs[1].Chunk != 0 || hs[0].File == hs[1].File {
-		t.Fatalf("holders of 12: %+v, %v", hs, err)
+	hs := holders(12, 10)
+	if len(hs) != 2 || hs[0].Chunk != 2 || hs[1].Chunk != 0 || hs[0].File == hs[1].File {
+		t.Fatalf("holders of 12: %+v", hs)
 	}
 	// Many keys at once (duplicates, key 0 and more than one statement's
 	// worth included) give what one key at a time gives, limit too.
@@ -87,14 +100,18 @@ func TestBlockIndex(t *testing.T) {
 		many = append(many, k)
 	}
 	for _, limit := range []int{1, 10} {
-		got, err := q.HoldersOf(ctx, many, limit)
+		q, err := d.PrepareHolders(ctx, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := q.HoldersOf(ctx, many)
+		q.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, k := range many {
-			want, err := q.Holders(ctx, k, limit)
-			if err != nil || !slices.Equal(got[k], want) {
-				t.Fatalf("limit %d, key %d: %+v, want %+v (%v)", limit, k, got[k], want, err)
+			if want := holders(k, limit); !slices.Equal(got[k], want) {
+				t.Fatalf("limit %d, key %d: %+v, want %+v", limit, k, got[k], want)
 			}
 		}
 		if len(got) != 3 {
