@@ -7,13 +7,30 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/bedup/bedup/internal/cli"
 )
 
 func main() {
+	limitMemory()
 	os.Exit(run())
+}
+
+// memoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT
+// says otherwise. A pass holds a bounded number of windows, so its live
+// heap is bounded too (about 15-30 MiB on 200,000 small files), but the
+// collector's default pacing lets the heap grow to twice the live size
+// between collections: 80 MiB of RSS where 55 suffice. Past the limit the
+// collector works harder, never with more than half the CPU.
+const memoryLimit = 40 << 20
+
+// limitMemory sets memoryLimit, unless the environment sets a limit.
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 }
 
 // run is main without the exit, so testscript can call it in-process.

@@ -2,7 +2,8 @@ package dedupe
 
 import "testing"
 
-// TestOpenBudget: a window keeps open at most 4096 descriptors, and always
+// TestOpenBudget: the windows in flight keep open at most 16384
+// descriptors, and always
 // leaves room under the process's limit for a share's 127 destinations and
 // the rest, however large a size group is.
 func TestOpenBudget(t *testing.T) {
@@ -10,7 +11,7 @@ func TestOpenBudget(t *testing.T) {
 		limit uint64
 		want  int
 	}{
-		{0, 0}, {64, 0}, {256, 0}, {257, 1}, {1024, 768}, {4352, 4096}, {1 << 20, 4096},
+		{0, 0}, {64, 0}, {256, 0}, {257, 1}, {1024, 768}, {4352, 4096}, {16640, 16384}, {1 << 20, 16384},
 	} {
 		if got := openBudget(c.limit); got != c.want {
 			t.Errorf("openBudget(%d) = %d, want %d", c.limit, got, c.want)

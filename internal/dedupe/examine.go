@@ -18,6 +18,14 @@ func (p *pass) examineFile(f *file, b *store.Batch) {
 	if err == nil {
 		err = p.describe(f, h)
 	}
+	if p.account(f, h, err, b) {
+		h.Close() // not under p.mu: a syscall
+	}
+}
+
+// account records what examining a file found, and keeps its descriptor
+// h while the budget allows. It reports whether h is to be closed.
+func (p *pass) account(f *file, h *os.File, err error, b *store.Batch) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
@@ -34,14 +42,14 @@ func (p *pass) examineFile(f *file, b *store.Batch) {
 		p.skipped(f, f.skip, nil)
 	}
 	if h == nil {
-		return
+		return false
 	}
 	if f.skip == "" && !f.inline && p.opened < maxOpen {
 		f.h = h
 		p.opened++
-	} else {
-		h.Close()
+		return false
 	}
+	return true
 }
 
 // activeSwapFiles lists the swap files in use (/proc/swaps), which the

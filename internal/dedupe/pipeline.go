@@ -347,6 +347,18 @@ func (p *pass) handle(f *file) (*os.File, error) {
 	return p.open(f)
 }
 
+// handleLocked is handle for a caller holding p.mu: it lets go of the
+// lock while it opens (a syscall that may wait on the device), so that
+// the other groups' work goes on meanwhile.
+func (p *pass) handleLocked(f *file) (*os.File, error) {
+	if f.h != nil {
+		return f.h, nil
+	}
+	p.mu.Unlock()
+	defer p.mu.Lock()
+	return p.open(f)
+}
+
 // release closes a descriptor from handle unless it is the member's own.
 func release(f *file, h *os.File) {
 	if h != f.h {

@@ -156,7 +156,7 @@ func (p *pass) sharePlan(size uint64, pl *plan, b *store.Batch) {
 	if rep == nil {
 		rep = src.files[0]
 	}
-	sf, err := p.handle(rep)
+	sf, err := p.handleLocked(rep)
 	if err != nil {
 		if gone(err) {
 			rep.skip = reasonGone
@@ -222,7 +222,7 @@ func (p *pass) shareInto(sf *os.File, size uint64, dests []*file, csum bool) (do
 				p.deferred(f, p.halted)
 				continue
 			}
-			h, err := p.handle(f)
+			h, err := p.handleLocked(f)
 			switch {
 			case gone(err):
 				f.skip = reasonGone
@@ -244,12 +244,14 @@ func (p *pass) shareInto(sf *os.File, size uint64, dests []*file, csum bool) (do
 		}
 		p.mu.Unlock() // the long part: the kernel reads and compares
 		res := btrfs.Dedupe(sf, 0, size, open)
+		for i, f := range which {
+			release(f, open[i].File)
+		}
 		p.mu.Lock()
 		p.hook(HookDedupe)
 		calls := 0
 		for i, r := range res {
 			f := which[i]
-			release(f, open[i].File)
 			calls = max(calls, r.Calls) // one ioctl per chunk serves the whole batch
 			switch reason := reasonFor(r.Err); {
 			case r.Status == btrfs.DedupeSame:

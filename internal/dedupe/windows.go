@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"context"
+	"os"
 	"sync"
 	"time"
 
@@ -95,7 +96,7 @@ type ahead struct {
 // aheadWindows their number. A window is prepared whenever fewer files
 // wait, so one window larger than aheadFiles still goes.
 const (
-	aheadFiles   = 16384
+	aheadFiles   = 8192
 	aheadWindows = 16
 )
 
@@ -344,15 +345,19 @@ func (p *pass) discard(w *window) {
 // closeFiles closes the descriptors the groups' files kept open, giving
 // them back to the budget.
 func (p *pass) closeFiles(groups []*group) {
+	var open []*os.File
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for _, g := range groups {
 		for _, f := range g.files {
 			if f.h != nil {
-				f.h.Close()
+				open = append(open, f.h)
 				f.h = nil
 				p.opened--
 			}
 		}
+	}
+	p.mu.Unlock()
+	for _, h := range open {
+		h.Close() // not under p.mu: syscalls
 	}
 }
