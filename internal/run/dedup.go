@@ -7,7 +7,6 @@ import (
 
 	"github.com/bedup/bedup/internal/dedupe"
 	"github.com/bedup/bedup/internal/partial"
-	"github.com/bedup/bedup/internal/scan"
 	"github.com/bedup/bedup/internal/store"
 )
 
@@ -117,10 +116,8 @@ func (t *Tracking) Dedup(ctx context.Context, db *store.DB, o DedupOptions, rep 
 		// Bring the scan positions past bedup's own shares while their
 		// b-tree leaves are still cached: they were recorded as no change,
 		// and the next run starts from here instead of walking them cold.
-		for _, tv := range t.Volumes {
-			if _, _, err := scanVolume(ctx, db, tv.V, scan.Options{Exclude: Excludes(db, tv.V)}, rep); err != nil {
-				return sum, err
-			}
+		if err := t.rescan(ctx, db, rep); err != nil {
+			return sum, err
 		}
 	}
 	if n, g := sum.Total.Deferred, sum.Total.GroupsLeft; n > 0 || g > 0 {

@@ -95,17 +95,18 @@ func (t *Tracking) Scan(ctx context.Context, db *store.DB, o TrackOptions, rep R
 			return err
 		}
 	}
+	scans, stop := scanAll(ctx, db, vols, func(v *volume.Volume) scan.Options {
+		return scan.Options{SizeCutoff: o.SizeCutoff, Exclude: Excludes(db, v)}
+	}, func(i int, r scan.Result) {
+		rep.ScanProgress(t.volumeScan(vols[i], r, i >= len(set.Volumes)))
+	}, rep)
+	defer stop()
 	for i, v := range vols {
-		ref := FilesystemRef{UUID: v.FS.UUID, Label: v.FS.Label, Desc: v.FS.Desc()}
-		report := func(r scan.Result) VolumeScan {
-			return VolumeScan{FS: ref, Volume: v.Desc, SubvolID: v.ID, SourceOnly: i >= len(set.Volumes), Result: r}
+		sc := <-scans[i]
+		if sc.err != nil {
+			return sc.err
 		}
-		progress := func(r scan.Result) { rep.ScanProgress(report(r)) }
-		r, gone, err := scanVolume(ctx, db, v, scan.Options{SizeCutoff: o.SizeCutoff, Exclude: Excludes(db, v), Progress: progress}, rep)
-		if err != nil {
-			return err
-		}
-		if gone {
+		if sc.gone {
 			continue
 		}
 		writable := i < len(set.Volumes)
@@ -113,14 +114,20 @@ func (t *Tracking) Scan(ctx context.Context, db *store.DB, o TrackOptions, rep R
 			// A snapshot named (or --include-frozen, or made writable):
 			// the files left unshared only because it could not be
 			// written come back.
-			if _, err := db.Thaw(ctx, r.VolID); err != nil {
+			if _, err := db.Thaw(ctx, sc.r.VolID); err != nil {
 				return err
 			}
 		}
-		t.Volumes = append(t.Volumes, Tracked{V: v, Result: r, Writable: writable})
-		rep.VolumeScanned(report(r))
+		t.Volumes = append(t.Volumes, Tracked{V: v, Result: sc.r, Writable: writable})
+		rep.VolumeScanned(t.volumeScan(v, sc.r, !writable))
 	}
 	return nil
+}
+
+// volumeScan is the report of a volume's scan.
+func (t *Tracking) volumeScan(v *volume.Volume, r scan.Result, sourceOnly bool) VolumeScan {
+	ref := FilesystemRef{UUID: v.FS.UUID, Label: v.FS.Label, Desc: v.FS.Desc()}
+	return VolumeScan{FS: ref, Volume: v.Desc, SubvolID: v.ID, SourceOnly: sourceOnly, Result: r}
 }
 
 // flush commits the pending writes of every filesystem the volumes are

@@ -78,8 +78,8 @@ func (w *ScanWriter) setParents(ino uint64, parents []uint64, dir bool) error {
 			p.rows = append(p.rows, parentRow{ino, par, dir})
 		}
 	}
-	if len(p.inos) >= rowsPerStmt || len(p.dirs) >= rowsPerStmt || len(p.rows) >= rowsPerStmt {
-		return w.flushParents()
+	if len(p.inos) >= rowsPerTx || len(p.dirs) >= rowsPerTx || len(p.rows) >= rowsPerTx {
+		return w.flush()
 	}
 	return nil
 }

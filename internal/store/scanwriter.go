@@ -108,15 +108,29 @@ func (w *ScanWriter) begin() error {
 // them first, so that a later row for an inode still wins.
 func (w *ScanWriter) Upsert(r InodeRow) error {
 	if n := len(w.rows); n > 0 && r.Ino <= w.rows[n-1].Ino {
-		if err := w.flushRows(); err != nil {
+		if err := w.flush(); err != nil {
 			return err
 		}
 	}
 	w.rows = append(w.rows, r)
 	if len(w.rows) == rowsPerTx {
-		return w.flushRows()
+		return w.flush()
 	}
 	return nil
+}
+
+// flush writes the buffered rows and parent rows in a transaction of
+// their own. Between flushes no transaction is open, so that scans of
+// other volumes, walking at the same time, get the database's one
+// connection while this one walks.
+func (w *ScanWriter) flush() error {
+	if err := w.flushRows(); err != nil {
+		return err
+	}
+	if err := w.flushParents(); err != nil {
+		return err
+	}
+	return w.commit()
 }
 
 func (w *ScanWriter) flushRows() error {
@@ -143,9 +157,6 @@ func (w *ScanWriter) flushRows() error {
 	}
 	w.inTx += len(w.rows)
 	w.rows = w.rows[:0]
-	if w.inTx >= rowsPerTx {
-		return w.commit()
-	}
 	return nil
 }
 
