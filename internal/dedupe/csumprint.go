@@ -329,10 +329,10 @@ func (p *pass) wantsCsum(g *group) bool {
 	return missing || len(kinds) > 1
 }
 
-// fetchCsums fills the needs from the csum tree: sorted by disk address,
+// fetchCsums fills the needs from the csum tree: from the cache (see
+// csumCache) where it holds them, the others sorted by disk address,
 // merged into runs no more than csumGap apart, one tree walk per run.
 func (p *pass) fetchCsums(geo btrfs.CsumGeometry, needs []csumNeed) {
-	sort.Slice(needs, func(i, j int) bool { return needs[i].start < needs[j].start })
 	cs, ss := uint64(geo.CsumSize), uint64(geo.SectorSize)
 	var lookups int
 	var sumBytes int64
@@ -342,6 +342,21 @@ func (p *pass) fetchCsums(geo btrfs.CsumGeometry, needs []csumNeed) {
 		p.stats.CsumBytes += sumBytes
 		p.mu.Unlock()
 	}()
+	gen := uint64(0)
+	if info, err := btrfs.GetFSInfo(p.top); err == nil {
+		gen = info.Generation
+	}
+	p.csums.at(gen)
+	var missed []csumNeed
+	for _, nd := range needs {
+		if runs, ok := p.csums.lookup(nd.start, nd.start+nd.length); ok && gen != 0 {
+			fillNeed(nd, runs, cs, ss)
+		} else {
+			missed = append(missed, nd)
+		}
+	}
+	needs = missed
+	sort.Slice(needs, func(i, j int) bool { return needs[i].start < needs[j].start })
 	for i := 0; i < len(needs); {
 		start, end := needs[i].start, needs[i].start+needs[i].length
 		j := i + 1
@@ -355,19 +370,28 @@ func (p *pass) fetchCsums(geo btrfs.CsumGeometry, needs []csumNeed) {
 				sumBytes += int64(len(r.Sums))
 			}
 			for _, nd := range needs[i:j] {
-				// The first run that ends past the need's start.
-				k := sort.Search(len(runs), func(k int) bool {
-					return runs[k].Bytenr+uint64(len(runs[k].Sums))/cs*ss > nd.start
-				})
-				for ; k < len(runs) && runs[k].Bytenr < nd.start+nd.length; k++ {
-					r := runs[k]
-					lo, hi := max(r.Bytenr, nd.start), min(r.Bytenr+uint64(len(r.Sums))/cs*ss, nd.start+nd.length)
-					n := copy(nd.out[(lo-nd.start)/ss*cs:], r.Sums[(lo-r.Bytenr)/ss*cs:(hi-r.Bytenr)/ss*cs])
-					*nd.got += uint64(n) / cs
-				}
+				fillNeed(nd, runs, cs, ss)
+			}
+			if gen != 0 {
+				p.csums.add(gen, start, end, runs)
 			}
 		}
 		i = j
+	}
+}
+
+// fillNeed copies into a need the checksums runs hold for its range
+// (runs sorted by address, CsumSize cs bytes per sector of ss bytes).
+func fillNeed(nd csumNeed, runs []btrfs.CsumRun, cs, ss uint64) {
+	// The first run that ends past the need's start.
+	k := sort.Search(len(runs), func(k int) bool {
+		return runs[k].Bytenr+uint64(len(runs[k].Sums))/cs*ss > nd.start
+	})
+	for ; k < len(runs) && runs[k].Bytenr < nd.start+nd.length; k++ {
+		r := runs[k]
+		lo, hi := max(r.Bytenr, nd.start), min(r.Bytenr+uint64(len(r.Sums))/cs*ss, nd.start+nd.length)
+		n := copy(nd.out[(lo-nd.start)/ss*cs:], r.Sums[(lo-r.Bytenr)/ss*cs:(hi-r.Bytenr)/ss*cs])
+		*nd.got += uint64(n) / cs
 	}
 }
 

@@ -175,3 +175,33 @@ func TestCsumPrintHoles(t *testing.T) {
 		}
 	}
 }
+
+// A window's checksums come from the cache when an earlier window's walk
+// of the csum tree covered them: the pair of the larger size, written
+// first and last, spans the pair of the smaller one, written between, so
+// the whole pass walks the tree once, and both pairs are shared. (With
+// one preparer: two would fetch for both windows at once.) The cache
+// holds only within a generation (see csumCache).
+func TestCsumPrintsCachedAcrossWindows(t *testing.T) {
+	fs := testfs.New(t)
+	big, small := testfs.Bytes(1, 12288), testfs.Bytes(2, 8192)
+	x1 := testfs.WriteFile(t, fs.Path("x1"), big)
+	fs.Sync(t)
+	y1 := testfs.WriteFile(t, fs.Path("y1"), small)
+	y2 := testfs.WriteFile(t, fs.Path("y2"), small)
+	fs.Sync(t)
+	x2 := testfs.WriteFile(t, fs.Path("x2"), big)
+	e := newEnv(t, fs, "")
+	defer func(n int) { windowPreparers = n }(windowPreparers)
+	windowPreparers = 1 // the larger pair's window is prepared first
+	// A write starts the transaction the shares will join: were the first
+	// share to start one, the generation would move between the windows.
+	testfs.WriteFile(t, fs.Path("z"), nil)
+	st, _ := e.run(t, Options{Window: 1})
+	if st.FilesCsumPrinted != 4 || st.CsumLookups != 1 || st.FilesShared != 2 || st.BytesRead != 0 {
+		t.Errorf("pass: %+v", st)
+	}
+	if !testfs.Shares(t, x1, x2) || !testfs.Shares(t, y1, y2) {
+		t.Error("the pairs are not shared")
+	}
+}

@@ -269,6 +269,7 @@ type pass struct {
 	geo      btrfs.CsumGeometry
 	csumType uint16
 	geoAsked sync.Once
+	csums    csumCache // checksums fetched in the current generation
 }
 
 // file is one member of a size group, examined.

@@ -104,7 +104,9 @@ const (
 // waits mostly on cold metadata and on the database, one window's steps
 // after another, so a second preparer keeps the CPU and the device busy
 // meanwhile. Windows are independent: they may be shared in any order.
-const windowPreparers = 2
+// (A variable so that a test can make the order of preparing windows
+// certain.)
+var windowPreparers = 2
 
 // prepareAhead starts preparing windows. They arrive on windows as they
 // are ready, the channel closing after the last (or after a failure, sent
