@@ -180,6 +180,24 @@ func faultCases() []faultCase {
 						}
 					}}
 			}},
+		{name: "no-space-btrfs", code: 1, lines: 2, notice: `^bedup: dedup: (log intents|record dedup results): (sqlite3: disk I/O error|no space left on device)$`,
+			prepare: func(t *testing.T, fs *testfs.FS) faultSetup {
+				// The database is on the Btrfs, which fills up after the
+				// one window's reads, before it logs its intents: no share
+				// has freed anything yet, so that write fails (its -shm
+				// file, mapped, must not make it a SIGBUS: see store.Open).
+				fill := fs.Path("filler")
+				return faultSetup{groups: pairs(t, fs.Mnt, 30, 64<<10), db: fs.Path("bedup.db"), args: []string{"--window", "100"},
+					env: hookEnv(dedupe.HookRead, 1, "sync; dd if=/dev/zero of="+fill+" bs=1M status=none 2>/dev/null; dd if=/dev/zero of="+fill+"-2 bs=4K status=none 2>/dev/null; sync; true"),
+					repair: func() {
+						for _, p := range []string{fill, fill + "-2"} {
+							if err := os.Remove(p); err != nil {
+								t.Fatal(err)
+							}
+						}
+						fs.Sync(t)
+					}}
+			}},
 		{name: "send-busy", code: 3, lines: 3, notice: `^bedup: .*/snap/f: busy \(a btrfs send is using its subvolume\), retry later \(fideduperange: resource temporarily unavailable\)$`,
 			prepare: prepareSend},
 	}
