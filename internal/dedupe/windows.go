@@ -255,11 +255,15 @@ type window struct {
 	batch  *store.Batch
 }
 
-// files counts the members of the window's groups.
+// files counts the members of the window's groups that are left to
+// share: a group settled while it was prepared (one instance, inline
+// files) holds little, and a window of tiny files is mostly such groups.
 func (w *window) files() int {
 	n := 0
 	for _, g := range w.groups {
-		n += len(g.files)
+		if !g.done {
+			n += len(g.files)
+		}
 	}
 	return n
 }
