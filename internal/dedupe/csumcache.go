@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"slices"
 	"sort"
 	"sync"
 
@@ -37,9 +38,10 @@ type csumSegment struct {
 	age        int
 }
 
-// csumCacheBytes bounds the checksum bytes the cache holds: 8 MiB of
-// crc32c checksums cover 8 GiB of data.
-const csumCacheBytes = 8 << 20
+// csumCacheBytes bounds the checksum bytes the cache holds: 4 MiB of
+// crc32c checksums cover 4 GiB of data. It is live heap, which the
+// memory limit (cmd/bedup) makes the collector work for.
+const csumCacheBytes = 4 << 20
 
 // at empties the cache unless it was filled in generation gen, the
 // filesystem's current one.
@@ -76,17 +78,15 @@ func (c *csumCache) add(gen, start, end uint64, runs []btrfs.CsumRun) {
 	for _, r := range runs {
 		seg.bytes += len(r.Sums)
 	}
-	kept := c.segs[:0:0]
-	for _, s := range c.segs {
-		if s.end <= start || s.start >= end {
-			kept = append(kept, s)
-		} else {
-			c.bytes -= s.bytes
-		}
+	// The segments overlapping [start, end): disjoint and sorted, they
+	// are a run.
+	lo := sort.Search(len(c.segs), func(i int) bool { return c.segs[i].end > start })
+	hi := sort.Search(len(c.segs), func(i int) bool { return c.segs[i].start >= end })
+	for _, s := range c.segs[lo:hi] {
+		c.bytes -= s.bytes
 	}
-	i := sort.Search(len(kept), func(i int) bool { return kept[i].start >= end })
-	kept = append(kept[:i], append([]csumSegment{seg}, kept[i:]...)...)
-	c.segs, c.bytes = kept, c.bytes+seg.bytes
+	c.segs = slices.Replace(c.segs, lo, hi, seg)
+	c.bytes += seg.bytes
 	for c.bytes > csumCacheBytes && len(c.segs) > 0 {
 		oldest := 0
 		for j, s := range c.segs {
