@@ -151,8 +151,9 @@ type csumNeed struct {
 // csumPrints gives csum prints to the instances of the window's groups
 // where every instance can have one, with one walk of the csum tree per
 // run of nearby disk ranges. A group where some instance cannot is left to
-// readAll, its stored csum prints set aside. It marks the groups it
-// settles (group.csum): nothing of them is read.
+// the samples and full hashes (see fingerprints), its stored csum prints
+// set aside. It marks the groups it settles (group.csum): nothing of them
+// is read.
 func (p *pass) csumPrints(ctx context.Context, groups []*group) {
 	geo, ok := p.csumGeometry()
 	zero := zeroSectorCsum(p.csumType, int(geo.CsumSize))
@@ -222,7 +223,7 @@ func (p *pass) csumPrints(ctx context.Context, groups []*group) {
 		g.csum = allCsum(g)
 	}
 	p.settleTails(ctx, groups)
-	// The groups left to readAll read every instance without a content
+	// The groups left to the reads read every instance without a content
 	// hash, csum printed or not.
 	for _, g := range groups {
 		if g.done || g.csum {

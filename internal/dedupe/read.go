@@ -1,7 +1,6 @@
 package dedupe
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"sync"
@@ -17,45 +16,6 @@ type readJob struct {
 // (giving the sample and the full hash at once) costs no more than the
 // three scattered sample reads.
 const smallFile = 64 << 10
-
-// readAll computes what the window's groups need: a sample of each
-// instance without a stored one (the full hash at once for small files),
-// then the full hash of those whose sample matches another instance's.
-func (p *pass) readAll(ctx context.Context, groups []*group) error {
-	p.csumPrints(ctx, groups)
-	var jobs []readJob
-	for _, g := range groups {
-		if g.done || g.csum {
-			continue
-		}
-		for _, in := range g.instances {
-			if !in.hasSmp {
-				jobs = append(jobs, readJob{in: in, size: g.size, sample: g.size > smallFile})
-			}
-		}
-	}
-	if err := p.parallel(ctx, len(jobs), func(i int) { p.read(jobs[i]) }); err != nil {
-		return err
-	}
-	jobs = jobs[:0]
-	for _, g := range groups {
-		if g.done || g.csum {
-			continue
-		}
-		count := map[uint64]int{}
-		for _, in := range g.instances {
-			if in.hasSmp {
-				count[in.sample]++
-			}
-		}
-		for _, in := range g.instances {
-			if in.hash == nil && in.hasSmp && count[in.sample] > 1 {
-				jobs = append(jobs, readJob{in: in, size: g.size})
-			}
-		}
-	}
-	return p.parallel(ctx, len(jobs), func(i int) { p.read(jobs[i]) })
-}
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, readBuf); return &b }}
 

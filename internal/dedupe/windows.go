@@ -269,8 +269,9 @@ func (w *window) files() int {
 }
 
 // prepare loads the next window (see load), examines every member
-// (metadata only, on metadataWorkers), reads what must be read (on
-// IOThreads), then plans the sets and logs them as intents. It returns nil
+// (metadata only, on metadataWorkers), narrows its groups by their
+// fingerprints (see narrow: reads, on IOThreads, only what the cheaper
+// ones left), then plans the sets and logs them as intents. It returns nil
 // when no group is left.
 func (p *pass) prepare(ctx context.Context, scope *store.Scope) (*window, error) {
 	groups, err := p.load(ctx, scope)
@@ -287,15 +288,11 @@ func (p *pass) prepare(ctx context.Context, scope *store.Scope) (*window, error)
 		p.closeFiles(groups)
 		return nil, err
 	}
-	p.mu.Lock()
-	p.stats.Groups += len(groups)
-	for _, g := range groups {
-		p.instances(g, w.batch)
-	}
 	t1 := time.Now()
+	p.mu.Lock()
 	p.stats.ExamineTime += t1.Sub(t0)
 	p.mu.Unlock()
-	if err := p.readAll(ctx, groups); err != nil {
+	if err := p.narrow(ctx, w); err != nil {
 		p.closeFiles(groups)
 		return nil, err
 	}
