@@ -32,7 +32,7 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 	defer ahead.stop(p)
 	commits := p.committer(ctx)
 	for nx := range ahead.windows {
-		ahead.taken(nx.w)
+		ahead.taken(nx)
 		cur := nx.w
 		werr := nx.err
 		if werr == nil && p.readOnly() {
@@ -71,10 +71,12 @@ func (p *pass) windows(ctx context.Context, scope *store.Scope) error {
 	return p.recordTransids(ctx)
 }
 
-// prepared is a window made ready to share, or why it could not be.
+// prepared is a window made ready to share, or why it could not be, and
+// the files it holds ahead (see window.files).
 type prepared struct {
-	w   *window
-	err error
+	w     *window
+	err   error
+	files int
 }
 
 // ahead prepares windows on goroutines of their own, as far ahead of the
@@ -85,7 +87,6 @@ type prepared struct {
 type ahead struct {
 	windows chan prepared
 	cancel  context.CancelFunc
-	done    chan struct{}
 	mu      sync.Mutex
 	room    *sync.Cond
 	files   int // files of the windows prepared and not yet taken
@@ -113,7 +114,7 @@ var windowPreparers = 2
 // as prepared.err).
 func (p *pass) prepareAhead(ctx context.Context, scope *store.Scope) *ahead {
 	ctx, cancel := context.WithCancel(ctx)
-	a := &ahead{windows: make(chan prepared, aheadWindows), cancel: cancel, done: make(chan struct{})}
+	a := &ahead{windows: make(chan prepared, aheadWindows), cancel: cancel}
 	a.room = sync.NewCond(&a.mu)
 	var preparers sync.WaitGroup
 	for range windowPreparers {
@@ -123,12 +124,14 @@ func (p *pass) prepareAhead(ctx context.Context, scope *store.Scope) *ahead {
 				if w == nil && err == nil {
 					return // no group left
 				}
+				nx := prepared{w: w, err: err}
 				if w != nil {
+					nx.files = w.files()
 					a.mu.Lock()
-					a.files += w.files()
+					a.files += nx.files
 					a.mu.Unlock()
 				}
-				a.windows <- prepared{w, err}
+				a.windows <- nx
 				if err != nil {
 					return
 				}
@@ -138,7 +141,6 @@ func (p *pass) prepareAhead(ctx context.Context, scope *store.Scope) *ahead {
 	go func() {
 		preparers.Wait()
 		close(a.windows)
-		close(a.done)
 	}()
 	return a
 }
@@ -154,19 +156,17 @@ func (a *ahead) wait(ctx context.Context) bool {
 	return ctx.Err() == nil
 }
 
-// taken tells the preparer that a window left the queue.
-func (a *ahead) taken(w *window) {
-	if w == nil {
-		return
-	}
+// taken tells the preparers that a window left the queue.
+func (a *ahead) taken(nx prepared) {
 	a.mu.Lock()
-	a.files -= w.files()
+	a.files -= nx.files
 	a.mu.Unlock()
 	a.room.Signal()
 }
 
 // stop cancels the preparation, drops the windows prepared and not taken
-// (see discard), and waits for the preparer to end.
+// (see discard), and waits for the preparers to end (the channel closes
+// once they have).
 func (a *ahead) stop(p *pass) {
 	a.cancel()
 	a.mu.Lock()
@@ -175,7 +175,6 @@ func (a *ahead) stop(p *pass) {
 	for nx := range a.windows {
 		p.discard(nx.w)
 	}
-	<-a.done
 }
 
 // commits writes the windows' batches in order, on a goroutine of its
