@@ -34,45 +34,32 @@ func scanAll(ctx context.Context, db *store.DB, vols []*volume.Volume, options f
 	ctx, cancel := context.WithCancel(ctx)
 	locked := &lockedReporter{Reporter: rep}
 	out := make([]chan volumeScanned, len(vols))
-	for i := range out {
-		out[i] = make(chan volumeScanned, 1)
-	}
-	work := make(chan int)
+	slots := make(chan struct{}, scanWorkers)
 	var wg sync.WaitGroup
-	for range min(scanWorkers, len(vols)) {
+	for i, v := range vols {
+		out[i] = make(chan volumeScanned, 1)
 		wg.Go(func() {
-			for i := range work {
-				o := options(vols[i])
-				if progress != nil {
-					o.Progress = func(r scan.Result) { locked.do(func() { progress(i, r) }) }
-				}
-				r, gone, err := scanVolume(ctx, db, vols[i], o, locked)
-				if err != nil {
-					cancel()
-				}
-				out[i] <- volumeScanned{r, gone, err}
-			}
-		})
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer wg.Wait()
-		defer close(work)
-		for i := range vols {
 			select {
-			case work <- i:
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
 			case <-ctx.Done():
-				for ; i < len(vols); i++ {
-					out[i] <- volumeScanned{err: ctx.Err()}
-				}
+				out[i] <- volumeScanned{err: ctx.Err()}
 				return
 			}
-		}
-	}()
+			o := options(v)
+			if progress != nil {
+				o.Progress = func(r scan.Result) { locked.do(func() { progress(i, r) }) }
+			}
+			r, gone, err := scanVolume(ctx, db, v, o, locked)
+			if err != nil {
+				cancel()
+			}
+			out[i] <- volumeScanned{r, gone, err}
+		})
+	}
 	return out, func() {
 		cancel()
-		<-done
+		wg.Wait()
 	}
 }
 
