@@ -297,7 +297,7 @@ func (p *pass) blameIO(size uint64, src *instance, rep *file, sf *os.File, fails
 	}
 	for _, fl := range fails {
 		err := fl.err
-		if h, herr := p.handle(fl.f); herr == nil {
+		if h, herr := p.handleLocked(fl.f); herr == nil {
 			if rerr := read(h); rerr != nil {
 				err = rerr
 			}

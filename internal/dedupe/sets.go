@@ -191,10 +191,15 @@ func (p *pass) sharePlan(size uint64, pl *plan, b *store.Batch) {
 func (p *pass) defrag(src *instance, rep *file, sf *os.File, size uint64) {
 	p.mu.Unlock()
 	err := btrfs.Defrag(sf)
+	var ext []btrfs.Extent
+	var ferr error
+	if err == nil {
+		ext, ferr = btrfs.Fiemap(sf)
+	}
 	p.mu.Lock()
 	if err != nil {
 		p.skipped(rep, ReasonRefused, err)
-	} else if ext, err := btrfs.Fiemap(sf); err == nil {
+	} else if ferr == nil {
 		src.print = Print(ext, size)
 		for _, f := range src.files {
 			f.print = src.print
