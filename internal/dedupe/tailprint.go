@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 
 	"github.com/zeebo/xxh3"
+
+	"github.com/bedup/bedup/internal/btrfs"
 )
 
 // A partial last sector's checksum also covers the bytes past EOF, which
@@ -92,6 +94,12 @@ func tailConflicts(ins []*instance) []*instance {
 	return out
 }
 
+// tailPrefetchers is how many goroutines ask for the tails: an ask can
+// wait for a free slot in the device's queue, and a tail is one sector, so
+// more askers than prefetchers (measured on mixed: 4 left 0.8–2.3 s of
+// waiting for the reads, 16 left 0.6–1.1 s).
+const tailPrefetchers = 16
+
 // settleTails reads the partial last sectors tailConflicts names, on
 // IOThreads readers, and prints those instances by their bytes. An
 // instance none of whose files can be read loses its csum print, and its
@@ -114,6 +122,17 @@ func (p *pass) settleTails(ctx context.Context, groups []*group) {
 	if len(jobs) == 0 {
 		return
 	}
+	// The tails lie all over the disk, one sector each: asked for all at
+	// once, the device serves them side by side, where IOThreads readers
+	// would wait for them a few at a time (mixed: 3.3 s of waiting for
+	// 6,900 tails, 0.6 s with the prefetch).
+	parallelOn(ctx, tailPrefetchers, len(jobs), func(i int) {
+		j := jobs[i]
+		if h := j.in.files[0].h; h != nil {
+			n := j.size % csumBlock
+			btrfs.Prefetch(h, j.size-n, n)
+		}
+	})
 	p.parallel(ctx, len(jobs), func(i int) {
 		j := jobs[i]
 		n := j.size % csumBlock
