@@ -335,3 +335,42 @@ func TestScanMkfsRootdirImage(t *testing.T) {
 		t.Errorf("first scan of a --rootdir image: %+v, %v", r, err)
 	}
 }
+
+// A file whose data is all inline in its metadata has nothing to share:
+// it is recorded unflagged, so the dedup step never opens it. A file of
+// the same size on a regular extent (shrunk from a larger one) is flagged,
+// and so is an inline file that grows out of its metadata.
+func TestScanInlineUnflagged(t *testing.T) {
+	f := newFixture(t)
+	inline := filepath.Join(f.dir, "inline")
+	testfs.WriteFile(t, inline, testfs.Bytes(1, 700))
+	shrunk := filepath.Join(f.dir, "shrunk")
+	testfs.WriteFile(t, shrunk, testfs.Bytes(2, 8192))
+	f.fs.Sync(t) // on disk before it shrinks, or it would be written inline
+	if err := os.Truncate(shrunk, 700); err != nil {
+		t.Fatal(err)
+	}
+	regular := filepath.Join(f.dir, "regular")
+	testfs.WriteFile(t, regular, testfs.Bytes(3, 3000))
+	r := f.scan(t, scan.Options{SizeCutoff: 1})
+	got := f.tracked(t, r.VolID)
+	want := map[string]bool{inline: false, shrunk: true, regular: true}
+	for p, flagged := range want {
+		if s, ok := got[ino(t, p)]; !ok || s.Flagged != flagged {
+			t.Errorf("%s: row %+v (tracked %v), want flagged %v", filepath.Base(p), s, ok, flagged)
+		}
+	}
+	if r.Retained != 3 {
+		t.Errorf("retained %d rows, want 3", r.Retained)
+	}
+	a, err := os.OpenFile(inline, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Write(testfs.Bytes(4, 5000))
+	a.Close()
+	r = f.scan(t, scan.Options{})
+	if s := f.tracked(t, r.VolID)[ino(t, inline)]; !s.Flagged || s.Size != 5700 {
+		t.Errorf("grown inline file: row %+v, want flagged at 5700 bytes", s)
+	}
+}

@@ -25,6 +25,11 @@ type walker struct {
 	cur     refs   // the inode whose parents are being collected
 	// changedDirs are the directories an incremental scan saw changed.
 	changedDirs []uint64
+	// pending is the row of the candidate whose items are being read,
+	// written once they end: its EXTENT_DATA items, after its refs, tell
+	// whether its data is inline.
+	pending    store.InodeRow
+	hasPending bool
 }
 
 // refs collects the parent directories of one inode from its ref items.
@@ -58,6 +63,9 @@ func (wk *walker) walk(ctx context.Context, s *btrfs.Search) error {
 	if err := s.Err(); err != nil {
 		return fmt.Errorf("%s: %w", wk.v.Desc, err)
 	}
+	if err := wk.endPending(); err != nil {
+		return err
+	}
 	if err := wk.endParents(); err != nil {
 		return err
 	}
@@ -65,6 +73,11 @@ func (wk *walker) walk(ctx context.Context, s *btrfs.Search) error {
 }
 
 func (wk *walker) item(it btrfs.Item) error {
+	if wk.hasPending && it.Key.ObjectID != wk.pending.Ino {
+		if err := wk.endPending(); err != nil {
+			return err
+		}
+	}
 	if wk.cur.active && (it.Key.ObjectID != wk.cur.ino || it.Key.Type > btrfs.InodeExtrefKey) {
 		if err := wk.endParents(); err != nil {
 			return err
@@ -78,8 +91,30 @@ func (wk *walker) item(it btrfs.Item) error {
 		if wk.cur.active && it.Key.ObjectID == wk.cur.ino {
 			return wk.cur.add(it)
 		}
+	case btrfs.ExtentDataKey:
+		if wk.hasPending && it.Key.ObjectID == wk.pending.Ino && it.Key.Offset == 0 {
+			wk.pending.Inline = allInline(it.Data, wk.pending.Size)
+		}
 	}
 	return nil // the key range is compound: other items come along
+}
+
+// allInline reports whether the EXTENT_DATA item at offset 0 of a file of
+// size bytes holds all of its data inline. An incremental scan may not
+// see the item (its leaf was not rewritten): the file is then flagged,
+// and the dedup step finds out.
+func allInline(data []byte, size uint64) bool {
+	e, err := btrfs.DecodeFileExtentItem(data)
+	return err == nil && e.Type == btrfs.FileExtentInline && e.RAMBytes >= size
+}
+
+// endPending writes the row of the candidate whose items have ended.
+func (wk *walker) endPending() error {
+	if !wk.hasPending {
+		return nil
+	}
+	wk.hasPending = false
+	return wk.w.Upsert(wk.pending)
 }
 
 // inode handles an INODE_ITEM: a candidate is recorded or dropped, and the
@@ -115,9 +150,8 @@ func (wk *walker) inode(it btrfs.Item) error {
 			}
 		}
 	case changed || ii.Size < wk.bandEnd:
-		if err := wk.w.Upsert(store.InodeRow{Ino: ino, Size: ii.Size, Generation: ii.Generation, Transid: ii.Transid}); err != nil {
-			return err
-		}
+		wk.pending = store.InodeRow{Ino: ino, Size: ii.Size, Generation: ii.Generation, Transid: ii.Transid}
+		wk.hasPending = true
 		wk.collect(ino, ii.Nlink, false)
 	}
 	return nil

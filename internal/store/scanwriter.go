@@ -25,6 +25,12 @@ type InodeRow struct {
 	Size       uint64
 	Generation uint64 // creation transid
 	Transid    uint64 // last-change transid
+	// Inline says the file's data is all in its metadata (one inline
+	// extent covering its size): there is nothing to share, so it is
+	// recorded unflagged, as the dedup step would leave it after opening
+	// it to find that out. About half of a copied system tree is such
+	// files.
+	Inline bool
 }
 
 // ScanWriter writes one volume's scan results in batches. Rows written
@@ -57,13 +63,13 @@ func upsertSQL(n int) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,1)")
+		b.WriteString("(?,?,?,?,?,?)")
 	}
 	// A row already holding this very inode state is left alone: that is
 	// how a file bedup itself deduplicated (its transid recorded after the
 	// share) does not come back as changed.
 	b.WriteString(` ON CONFLICT (vol_id, ino) DO UPDATE SET
-		size = excluded.size, transid = excluded.transid, has_updates = 1,
+		size = excluded.size, transid = excluded.transid, has_updates = excluded.has_updates,
 		hash = iif(Inode.generation = excluded.generation, Inode.hash, NULL),
 		hash_transid = iif(Inode.generation = excluded.generation, Inode.hash_transid, NULL),
 		extents = iif(Inode.generation = excluded.generation, Inode.extents, NULL),
@@ -99,7 +105,8 @@ func (w *ScanWriter) begin() error {
 	return err
 }
 
-// Upsert records a new or changed candidate and flags it for dedup.
+// Upsert records a new or changed candidate and flags it for dedup
+// (unless its data is inline).
 //
 // Rows are written a transaction's worth at a time, sorted by size: the
 // table is kept in size order, and rows in inode order (as a scan finds
@@ -143,12 +150,12 @@ func (w *ScanWriter) flushRows() error {
 	slices.SortFunc(w.rows, func(a, b InodeRow) int {
 		return cmp.Or(cmp.Compare(a.Size, b.Size), cmp.Compare(a.Ino, b.Ino))
 	})
-	args := make([]any, 0, 5*rowsPerStmt)
+	args := make([]any, 0, 6*rowsPerStmt)
 	for rows := w.rows; len(rows) > 0; {
 		n := min(len(rows), rowsPerStmt)
 		args = args[:0]
 		for _, r := range rows[:n] {
-			args = append(args, w.volID, int64(r.Ino), int64(r.Size), int64(r.Generation), int64(r.Transid))
+			args = append(args, w.volID, int64(r.Ino), int64(r.Size), int64(r.Generation), int64(r.Transid), !r.Inline)
 		}
 		if err := w.upsertRows(n, args); err != nil {
 			return err
