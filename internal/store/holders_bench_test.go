@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"testing"
 )
 
 // BenchmarkHoldersOf looks up the 8192 chunk keys of a 1 GiB file, as the
-// partial pass does for a destination, in an index of 100k keys.
+// partial pass does for a destination, in an index of 100k keys; and 100
+// keys, a statement's worth and a shorter one, as for a small file.
 func BenchmarkHoldersOf(b *testing.B) {
 	ctx := context.Background()
 	d := openTemp(b)
@@ -37,14 +39,17 @@ func BenchmarkHoldersOf(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer q.Close()
-	keys := make([]uint64, 8192)
-	for k := range keys {
-		keys[k] = uint64(3*8192+k)*0x9E3779B97F4A7C15 | 1
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := q.HoldersOf(ctx, keys); err != nil {
-			b.Fatal(err)
+	for _, n := range []int{8192, 100} {
+		keys := make([]uint64, n)
+		for k := range keys {
+			keys[k] = uint64(3*8192+k)*0x9E3779B97F4A7C15 | 1
 		}
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := q.HoldersOf(ctx, keys); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
