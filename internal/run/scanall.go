@@ -10,9 +10,12 @@ import (
 )
 
 // scanWorkers is how many volumes are scanned at once. A scan alternates
-// between the kernel's tree search (a CPU and the device) and the
-// database (one connection, shared); two at a time keep both busy.
-const scanWorkers = 2
+// between the kernel's tree search (a CPU, and the device for cold
+// leaves, read one at a time) and the database (one connection, shared):
+// more walks at once keep more leaf reads in flight while one of them
+// writes. On mixed (four volumes) the scans took 0.70 s on average over
+// four runs two at a time, 0.67 s four at a time.
+const scanWorkers = 4
 
 // volumeScanned is the outcome of one volume's scan (see scanVolume).
 type volumeScanned struct {
