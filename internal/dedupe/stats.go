@@ -49,7 +49,9 @@ type Stats struct {
 	// changed file, or after a reset.
 	Excluded int
 	Elapsed  time.Duration
-	// Time spent examining members (FIEMAP), reading them, and sharing.
+	// Time spent examining members (FIEMAP), reading them, and sharing,
+	// summed over the windows worked on at once (two prepared, two
+	// shared): together they can exceed Elapsed.
 	ExamineTime, ReadTime, ShareTime time.Duration
 }
 

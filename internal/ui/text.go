@@ -211,7 +211,7 @@ func (t *Text) Summary(s run.Summary) {
 		t.stats(s.Total, s.DryRun, "")
 	}
 	t.partialSummary(s.Partial, s.DryRun)
-	t.line("elapsed: %.2f s (examining %.2f s, reading %.2f s, sharing %.2f s)",
+	t.line("elapsed: %.2f s (examining %.2f s, reading %.2f s, sharing %.2f s, summed over the windows worked on at once)",
 		s.Elapsed.Seconds(), s.Total.ExamineTime.Seconds(), s.Total.ReadTime.Seconds(), s.Total.ShareTime.Seconds())
 }
 
