@@ -23,22 +23,11 @@ func volList(ids []int64) string {
 	return b.String()
 }
 
-// FlaggedSizes returns, largest first, up to limit sizes below `below`
-// that have at least one flagged inode in the scope.
-func (d *DB) FlaggedSizes(ctx context.Context, s *Scope, below uint64, limit int) ([]uint64, error) {
-	return d.flaggedSizes(ctx, s, -1, below, limit, true)
-}
-
 // FlaggedSizesBetween lists up to limit sizes strictly between above and
 // below with a flagged inode in the scope, from either end: for a pass
-// that takes windows from both ends of what is left.
+// that takes windows from both ends of what is left (tracked sizes are at
+// least 1, so above 0 bounds nothing).
 func (d *DB) FlaggedSizesBetween(ctx context.Context, s *Scope, above, below uint64, limit int, largestFirst bool) ([]uint64, error) {
-	return d.flaggedSizes(ctx, s, int64(min(above, 1<<63-1)), below, limit, largestFirst)
-}
-
-// flaggedSizes is the one query of FlaggedSizes and FlaggedSizesBetween
-// (above -1: no lower bound).
-func (d *DB) flaggedSizes(ctx context.Context, s *Scope, above int64, below uint64, limit int, largestFirst bool) ([]uint64, error) {
 	order := "size"
 	if largestFirst {
 		order = "size DESC"
@@ -46,7 +35,7 @@ func (d *DB) flaggedSizes(ctx context.Context, s *Scope, above int64, below uint
 	rows, err := d.db.QueryContext(ctx, `
 		SELECT DISTINCT size FROM Inode INDEXED BY ix_Inode_flagged
 		WHERE has_updates = 1 AND size > ? AND size < ? AND `+s.cond()+`
-		ORDER BY `+order+` LIMIT ?`, above, int64(min(below, 1<<63-1)), limit)
+		ORDER BY `+order+` LIMIT ?`, int64(min(above, 1<<63-1)), int64(min(below, 1<<63-1)), limit)
 	return sizesOf(rows, err)
 }
 

@@ -227,9 +227,9 @@ func TestScope(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sizes, err := d.FlaggedSizes(ctx, s, ^uint64(0), 10)
+		sizes, err := d.FlaggedSizesBetween(ctx, s, 0, ^uint64(0), 10, true)
 		if err != nil || !slices.Equal(sizes, c.sizes) {
-			t.Errorf("%s: FlaggedSizes %v, %v; want %v", c.name, sizes, err, c.sizes)
+			t.Errorf("%s: FlaggedSizesBetween %v, %v; want %v", c.name, sizes, err, c.sizes)
 		}
 		if n, err := d.CountFlaggedSizes(ctx, s); err != nil || n != len(c.sizes) {
 			t.Errorf("%s: CountFlaggedSizes %d, %v", c.name, n, err)
@@ -275,7 +275,7 @@ func TestScope(t *testing.T) {
 	batch = d.NewBatch()
 	batch.SetFlag(b.ID, 401, true)
 	batch.Commit(ctx)
-	if sizes, err := d.FlaggedSizes(ctx, Volumes([]int64{b.ID}), ^uint64(0), 10); err != nil || !slices.Equal(sizes, []uint64{100}) {
+	if sizes, err := d.FlaggedSizesBetween(ctx, Volumes([]int64{b.ID}), 0, ^uint64(0), 10, true); err != nil || !slices.Equal(sizes, []uint64{100}) {
 		t.Errorf("Volumes scope: %v, %v", sizes, err)
 	}
 }

@@ -40,7 +40,7 @@ func TestFrozen(t *testing.T) {
 	scope := Volumes([]int64{v.ID, other.ID})
 	sizes := func() []uint64 {
 		t.Helper()
-		s, err := d.FlaggedSizes(ctx, scope, ^uint64(0), 10)
+		s, err := d.FlaggedSizesBetween(ctx, scope, 0, ^uint64(0), 10, true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -272,7 +272,7 @@ func sharedTransids(batch *Batch, shared []Member) []Member {
 // loadWindow loads the next window's size groups below `below`.
 func loadWindow(b *testing.B, d *DB, q *MembersQuery, scope *Scope, below uint64, membersOf bool) ([][]Member, uint64) {
 	ctx := context.Background()
-	sizes, err := d.FlaggedSizes(ctx, scope, below, 200)
+	sizes, err := d.FlaggedSizesBetween(ctx, scope, 0, below, 200, true)
 	if err != nil {
 		b.Fatal(err)
 	}
