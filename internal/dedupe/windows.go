@@ -277,12 +277,13 @@ func (a *ahead) stop(p *pass) {
 	}
 }
 
-// commits writes the windows' batches in order, on a goroutine of its
-// own, so that neither the shares nor the next window wait for the
-// database (it has one connection, and the next window's preparation uses
-// it too), nor for the transids a batch collects first (see
-// collectTransids: a syncfs, and a tree search per shared file). At most
-// commitQueue batches wait; the first failure is kept and the later
+// commits writes the windows' batches in the order they are sent (the
+// lanes finish windows in any order; each batch stands alone), on a
+// goroutine of its own, so that neither the shares nor the next window
+// wait for the database (it has one connection, and the next window's
+// preparation uses it too), nor for the transids a batch collects first
+// (see collectTransids: a syncfs, and a tree search per shared file). At
+// most commitQueue batches wait; the first failure is kept and the later
 // batches are dropped (their files stay flagged).
 type commits struct {
 	queue chan committed
