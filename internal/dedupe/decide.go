@@ -75,7 +75,7 @@ func (p *pass) destinations(g *group, set []*instance, roles []role) []*file {
 func (p *pass) remember(g *group, b *store.Batch) {
 	for _, f := range g.files {
 		if f.frozen != f.m.Frozen {
-			b.SetFrozen(f.m.VolID, f.m.Ino, f.frozen)
+			b.SetFrozen(f.key(), f.frozen)
 		}
 	}
 }

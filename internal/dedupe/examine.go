@@ -30,7 +30,7 @@ func (p *pass) account(f *file, h *os.File, err error, b *store.Batch) bool {
 	defer p.mu.Unlock()
 	switch {
 	case gone(err):
-		b.Drop(f.m.VolID, f.m.Ino)
+		b.Drop(f.key())
 		p.stats.Dropped++
 		f.skip = reasonGone
 	case err != nil:
@@ -202,17 +202,17 @@ func (p *pass) finish(g *group, b *store.Batch) {
 			if f.skip == reasonGone || !f.m.Flagged && !in.suspect && bytes.Equal(f.m.Hash, stored) && bytes.Equal(f.m.Extents, f.print) {
 				continue
 			}
-			b.SetResult(f.m.VolID, f.m.Ino, stored, f.print, f.m.Transid, f.keepFlag || in.suspect)
+			b.SetResult(f.key(), stored, f.print, f.m.Transid, f.keepFlag || in.suspect)
 		}
 	}
 	for _, f := range g.files {
 		switch {
 		case f.skip == reasonGone:
-			b.Drop(f.m.VolID, f.m.Ino)
+			b.Drop(f.key())
 			p.stats.Dropped++
 			continue
 		case (f.skip != "" || f.inline) && f.m.Flagged != f.keepFlag:
-			b.SetFlag(f.m.VolID, f.m.Ino, f.keepFlag)
+			b.SetFlag(f.key(), f.keepFlag)
 		}
 		if f.deferred {
 			p.stats.Deferred++

@@ -226,7 +226,7 @@ func (p *pass) collectTransids(shared []*file, b *store.Batch) error {
 	})
 	for i, f := range shared {
 		if transids[i] != 0 {
-			b.SetTransid(f.m.VolID, f.m.Ino, transids[i])
+			b.SetTransid(f.key(), transids[i])
 		}
 	}
 	return nil
@@ -301,6 +301,12 @@ type file struct {
 	// csumExt: the disk ranges of its data, in file order, when it may
 	// have a csum print (see csumExtents)
 	csumExt [][2]uint64
+}
+
+// key names the file's row: size is the group's, the size it is tracked
+// with.
+func (f *file) key() store.InodeKey {
+	return store.InodeKey{Size: f.size, VolID: f.m.VolID, Ino: f.m.Ino}
 }
 
 // instance is a set of files that already share all their data.

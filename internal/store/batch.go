@@ -51,14 +51,21 @@ const (
 	setFrozen              // frozen
 )
 
-type inodeKey struct {
-	volID int64
-	ino   uint64
+// InodeKey names an Inode row by its primary key. A batch's writes go
+// through it rather than (vol_id, ino): a lookup by the whole key is one
+// descent of the table, in size order like the pass that writes, where
+// one by (vol_id, ino) first looks the size up in ix_Inode_ino, whose
+// pages a window of small files touches at random (measured: most of a
+// commit's page cache misses).
+type InodeKey struct {
+	Size  uint64 // as tracked: the size group the row was loaded with
+	VolID int64
+	Ino   uint64
 }
 
 // inodeWrite is the net effect of a batch's writes on one inode.
 type inodeWrite struct {
-	inodeKey
+	InodeKey
 	set           int // setResult | setFlag | ...
 	drop          bool
 	hash, extents []byte
@@ -71,13 +78,13 @@ type inodeWrite struct {
 // batchPlan is a batch folded into what its statements write.
 type batchPlan struct {
 	updates []inodeWrite // by key
-	drops   []inodeKey   // by key
+	drops   []InodeKey   // by key
 	events  []batchOp    // in order
 	intents []int64      // in order
 }
 
-func cmpKey(a, b inodeKey) int {
-	return cmp.Or(cmp.Compare(a.volID, b.volID), cmp.Compare(a.ino, b.ino))
+func cmpKey(a, b InodeKey) int {
+	return cmp.Or(cmp.Compare(a.Size, b.Size), cmp.Compare(a.VolID, b.VolID), cmp.Compare(a.Ino, b.Ino))
 }
 
 // plan folds the batch's writes (see above).
@@ -85,7 +92,7 @@ func (b *Batch) plan() batchPlan {
 	var p batchPlan
 	// The writes by inode, in the order of their first op, indexed by key.
 	writes := make([]inodeWrite, 0, len(b.ops))
-	index := make(map[inodeKey]int, len(b.ops))
+	index := make(map[InodeKey]int, len(b.ops))
 	for _, op := range b.ops {
 		switch op.kind {
 		case opEvent:
@@ -95,12 +102,12 @@ func (b *Batch) plan() batchPlan {
 			p.intents = append(p.intents, int64(op.n))
 			continue
 		}
-		k := inodeKey{op.volID, op.ino}
+		k := op.key
 		i, ok := index[k]
 		if !ok {
 			i = len(writes)
 			index[k] = i
-			writes = append(writes, inodeWrite{inodeKey: k})
+			writes = append(writes, inodeWrite{InodeKey: k})
 		}
 		w := &writes[i]
 		if w.drop {
@@ -108,7 +115,7 @@ func (b *Batch) plan() batchPlan {
 		}
 		switch op.kind {
 		case opDrop:
-			*w = inodeWrite{inodeKey: k, drop: true}
+			*w = inodeWrite{InodeKey: k, drop: true}
 		case opResult:
 			w.set |= setResult | setFlag
 			w.hash, w.extents, w.flagged = op.hash, op.extents, op.flagged
@@ -130,12 +137,12 @@ func (b *Batch) plan() batchPlan {
 	p.updates = writes[:0] // in place: each write is read before it is written over
 	for _, w := range writes {
 		if w.drop {
-			p.drops = append(p.drops, w.inodeKey)
+			p.drops = append(p.drops, w.InodeKey)
 		} else {
 			p.updates = append(p.updates, w)
 		}
 	}
-	slices.SortFunc(p.updates, func(a, b inodeWrite) int { return cmpKey(a.inodeKey, b.inodeKey) })
+	slices.SortFunc(p.updates, func(a, b inodeWrite) int { return cmpKey(a.InodeKey, b.InodeKey) })
 	slices.SortFunc(p.drops, cmpKey)
 	return p
 }
@@ -256,7 +263,7 @@ func execStmt(s *sql.Stmt, args []any) error {
 }
 
 // updateSQL updates the columns set names (setResult...) of one inode:
-// ?1, ?2 its key, then their new values in the order of inodeWrite.args.
+// ?1, ?2, ?3 its key (InodeKey), then their new values in the order of inodeWrite.args.
 // A row none of whose written columns would change is left alone. Naming
 // only the written columns spares SQLite the others: it checks the CHECK
 // constraints of has_updates and frozen, and maintains the partial indexes
@@ -278,17 +285,20 @@ func updateSQL(set int) string {
 	assign := make([]string, len(cols))
 	changed := make([]string, len(cols))
 	for i, c := range cols {
-		p := "?" + strconv.Itoa(i+3)
+		p := "?" + strconv.Itoa(i+4)
 		assign[i] = c + " = " + p
 		changed[i] = c + " IS NOT " + p
 	}
-	return `UPDATE Inode SET ` + strings.Join(assign, ", ") +
-		` WHERE vol_id = ?1 AND ino = ?2 AND (` + strings.Join(changed, " OR ") + `)`
+	// NOT INDEXED: told the whole key, SQLite still prefers the unique
+	// ix_Inode_ino (both promise one row); NOT INDEXED leaves it the table's
+	// own key, which is what InodeKey is for.
+	return `UPDATE Inode NOT INDEXED SET ` + strings.Join(assign, ", ") +
+		` WHERE size = ?1 AND vol_id = ?2 AND ino = ?3 AND (` + strings.Join(changed, " OR ") + `)`
 }
 
 // args appends the arguments of w's update (see updateSQL) to args.
 func (w *inodeWrite) args(args []any) []any {
-	args = append(args, w.volID, int64(w.ino))
+	args = append(args, int64(w.Size), w.VolID, int64(w.Ino))
 	if w.set&setResult != 0 {
 		args = append(args, w.hash, w.extents, w.hashTransid)
 	}
@@ -305,7 +315,7 @@ func (w *inodeWrite) args(args []any) []any {
 }
 
 func dropSQL(n int) string {
-	return `DELETE FROM Inode WHERE (vol_id, ino) IN (VALUES ` + placeholders(n, 2) + `)`
+	return `DELETE FROM Inode WHERE (size, vol_id, ino) IN (VALUES ` + placeholders(n, 3) + `)`
 }
 
 func intentDoneSQL(n int) string {
@@ -353,11 +363,11 @@ func (b *Batch) write(ctx context.Context, tx *sql.Tx) error {
 	if err := d.updateInodes(ctx, tx, p.updates); err != nil {
 		return err
 	}
-	args := make([]any, 0, 2*len(p.drops))
+	args := make([]any, 0, 3*len(p.drops))
 	for _, k := range p.drops {
-		args = append(args, k.volID, int64(k.ino))
+		args = append(args, int64(k.Size), k.VolID, int64(k.Ino))
 	}
-	if err := d.multiRow(ctx, tx, args, 2, dropSQL, execStmt); err != nil {
+	if err := d.multiRow(ctx, tx, args, 3, dropSQL, execStmt); err != nil {
 		return err
 	}
 	args = args[:0]
@@ -382,7 +392,7 @@ func (b *Batch) write(ctx context.Context, tx *sql.Tx) error {
 	var inodes []any
 	for i, op := range p.events {
 		id := last + 1 + int64(i)
-		args = append(args, id, op.volID, int64(op.n), int64(op.freed), created)
+		args = append(args, id, op.fsID, int64(op.n), int64(op.freed), created)
 		for _, in := range op.inodes {
 			inodes = append(inodes, id, in.VolID, int64(in.Ino))
 		}

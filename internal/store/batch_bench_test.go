@@ -41,6 +41,7 @@ func benchBatchCommit(b *testing.B, n int) {
 	}
 	files := groups * n
 	ino := func(g, i int) uint64 { return 256 + 20*uint64(g*n+i) }
+	key := func(g, i int) InodeKey { return InodeKey{Size: 4096 + ino(g, i)%4096, VolID: v.ID, Ino: ino(g, i)} }
 	s := watchSQL(b, d)
 	var commits sqlCounts
 	b.ResetTimer()
@@ -66,7 +67,7 @@ func benchBatchCommit(b *testing.B, n int) {
 			hash := []byte(fmt.Sprintf("hash-%d-%d-xxxxxxxxxxxxxxxxxxxxxxx", it, g))
 			var event []EventInode
 			for i := range n {
-				batch.SetResult(v.ID, ino(g, i), hash, []byte("extents-of-one-file"), 9, false)
+				batch.SetResult(key(g, i), hash, []byte("extents-of-one-file"), 9, false)
 				if i <= n/2 {
 					event = append(event, EventInode{VolID: v.ID, Ino: ino(g, i)})
 				}
@@ -76,7 +77,7 @@ func benchBatchCommit(b *testing.B, n int) {
 		}
 		for g := range groups {
 			for i := 1; i <= n/2; i++ {
-				batch.SetTransid(v.ID, ino(g, i), uint64(10+it))
+				batch.SetTransid(key(g, i), uint64(10+it))
 			}
 		}
 		before := s.snap()

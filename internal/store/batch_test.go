@@ -26,47 +26,47 @@ func TestBatchFolding(t *testing.T) {
 	const many = 8000 // over one chunk of drops
 	for _, c := range []struct {
 		name  string
-		batch func(b *Batch, vol int64)
+		batch func(b *Batch, key func(ino uint64) InodeKey)
 		want  map[uint64]state // inodes not named keep the scan's state
 	}{
-		{"result then drop", func(b *Batch, vol int64) {
-			b.SetResult(vol, 300, []byte{1}, []byte{2}, 9, false)
-			b.Drop(vol, 300)
-			b.SetFlag(vol, 300, true) // after the drop: no row to update
+		{"result then drop", func(b *Batch, key func(ino uint64) InodeKey) {
+			b.SetResult(key(300), []byte{1}, []byte{2}, 9, false)
+			b.Drop(key(300))
+			b.SetFlag(key(300), true) // after the drop: no row to update
 		}, map[uint64]state{300: {gone: true}}},
-		{"flag toggled twice", func(b *Batch, vol int64) {
-			b.SetFlag(vol, 300, false)
-			b.SetFlag(vol, 300, true)
-			b.SetFlag(vol, 301, true)
-			b.SetFlag(vol, 301, false)
+		{"flag toggled twice", func(b *Batch, key func(ino uint64) InodeKey) {
+			b.SetFlag(key(300), false)
+			b.SetFlag(key(300), true)
+			b.SetFlag(key(301), true)
+			b.SetFlag(key(301), false)
 		}, map[uint64]state{300: {flagged: true, transid: 9}, 301: {transid: 9}}},
-		{"result then flag, flag then result", func(b *Batch, vol int64) {
-			b.SetResult(vol, 300, []byte{1}, []byte{2}, 9, false)
-			b.SetFlag(vol, 300, true)
-			b.SetFlag(vol, 301, true)
-			b.SetResult(vol, 301, []byte{3}, []byte{4}, 0, false)
+		{"result then flag, flag then result", func(b *Batch, key func(ino uint64) InodeKey) {
+			b.SetResult(key(300), []byte{1}, []byte{2}, 9, false)
+			b.SetFlag(key(300), true)
+			b.SetFlag(key(301), true)
+			b.SetResult(key(301), []byte{3}, []byte{4}, 0, false)
 		}, map[uint64]state{
 			300: {hash: []byte{1}, extents: []byte{2}, hashTransid: 9, flagged: true, transid: 9},
 			301: {hash: []byte{3}, extents: []byte{4}, transid: 9},
 		}},
-		{"result replaced, transid, frozen", func(b *Batch, vol int64) {
-			b.SetResult(vol, 300, []byte{1}, []byte{2}, 9, true)
-			b.SetTransid(vol, 300, 12)
-			b.SetResult(vol, 300, nil, []byte{5}, 9, false) // no hash: no hash transid
-			b.SetFrozen(vol, 300, true)
-			b.SetFrozen(vol, 301, true)
-			b.SetFrozen(vol, 301, false)
+		{"result replaced, transid, frozen", func(b *Batch, key func(ino uint64) InodeKey) {
+			b.SetResult(key(300), []byte{1}, []byte{2}, 9, true)
+			b.SetTransid(key(300), 12)
+			b.SetResult(key(300), nil, []byte{5}, 9, false) // no hash: no hash transid
+			b.SetFrozen(key(300), true)
+			b.SetFrozen(key(301), true)
+			b.SetFrozen(key(301), false)
 		}, map[uint64]state{
 			300: {extents: []byte{5}, transid: 12, frozen: true},
 			301: {flagged: true, transid: 9},
 		}},
-		{"many", func(b *Batch, vol int64) {
+		{"many", func(b *Batch, key func(ino uint64) InodeKey) {
 			for ino := uint64(1000); ino < 1000+many; ino++ {
 				switch ino % 3 {
 				case 0:
-					b.Drop(vol, ino)
+					b.Drop(key(ino))
 				default:
-					b.SetResult(vol, ino, []byte{byte(ino)}, []byte{2}, 9, ino%3 == 1)
+					b.SetResult(key(ino), []byte{byte(ino)}, []byte{2}, 9, ino%3 == 1)
 				}
 			}
 		}, func() map[uint64]state {
@@ -96,7 +96,7 @@ func TestBatchFolding(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := d.NewBatch()
-			c.batch(b, v.ID)
+			c.batch(b, func(ino uint64) InodeKey { return InodeKey{Size: 5000, VolID: v.ID, Ino: ino} })
 			if err := b.Commit(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -205,7 +205,7 @@ func TestUpdateColumns(t *testing.T) {
 			VALUES (?, 300, 5000, 7, 9, 1, x'AA', x'BB', 5, 0)`, v.ID); err != nil {
 			t.Fatal(err)
 		}
-		w := inodeWrite{inodeKey: inodeKey{v.ID, 300}, set: set, hash: []byte{1}, extents: []byte{2}, hashTransid: int64(7), transid: 12, frozen: true}
+		w := inodeWrite{InodeKey: InodeKey{Size: 5000, VolID: v.ID, Ino: 300}, set: set, hash: []byte{1}, extents: []byte{2}, hashTransid: int64(7), transid: 12, frozen: true}
 		var want []string
 		for _, c := range cols {
 			if set&c.set != 0 {

@@ -90,8 +90,9 @@ const (
 
 type batchOp struct {
 	kind          opKind
-	volID         int64
-	ino, n        uint64 // n: transid, event size, or intent id
+	key           InodeKey // an inode's writes
+	fsID          int64    // an event's
+	n             uint64   // transid, event size, or intent id
 	freed         uint64
 	hash, extents []byte
 	flagged       bool
@@ -105,25 +106,25 @@ func (d *DB) NewBatch() *Batch { return &Batch{d: d} }
 // fingerprint, the extent map it holds, the transaction up to which its
 // data is in the fingerprint (no later write is), and whether it stays
 // flagged.
-func (b *Batch) SetResult(volID int64, ino uint64, hash, extents []byte, hashTransid uint64, flagged bool) {
-	b.ops = append(b.ops, batchOp{kind: opResult, volID: volID, ino: ino, hash: hash, extents: extents, n: hashTransid, flagged: flagged})
+func (b *Batch) SetResult(k InodeKey, hash, extents []byte, hashTransid uint64, flagged bool) {
+	b.ops = append(b.ops, batchOp{kind: opResult, key: k, hash: hash, extents: extents, n: hashTransid, flagged: flagged})
 }
 
 // SetFlag sets or clears an inode's flag, keeping what else is stored.
-func (b *Batch) SetFlag(volID int64, ino uint64, flagged bool) {
-	b.ops = append(b.ops, batchOp{kind: opFlag, volID: volID, ino: ino, flagged: flagged})
+func (b *Batch) SetFlag(k InodeKey, flagged bool) {
+	b.ops = append(b.ops, batchOp{kind: opFlag, key: k, flagged: flagged})
 }
 
 // Drop deletes an inode that no longer exists.
-func (b *Batch) Drop(volID int64, ino uint64) {
-	b.ops = append(b.ops, batchOp{kind: opDrop, volID: volID, ino: ino})
+func (b *Batch) Drop(k InodeKey) {
+	b.ops = append(b.ops, batchOp{kind: opDrop, key: k})
 }
 
 // SetTransid records an inode's transid after bedup changed it (a share
 // bumps the destination's transid), so the next scan does not take bedup's
 // own work for a change.
-func (b *Batch) SetTransid(volID int64, ino, transid uint64) {
-	b.ops = append(b.ops, batchOp{kind: opTransid, volID: volID, ino: ino, n: transid})
+func (b *Batch) SetTransid(k InodeKey, transid uint64) {
+	b.ops = append(b.ops, batchOp{kind: opTransid, key: k, n: transid})
 }
 
 // EventInode is one participant of a dedup event.
@@ -135,7 +136,7 @@ type EventInode struct {
 // Event logs one shared set: the source first, then every destination that
 // now shares its extents, the file size and the bytes estimated freed.
 func (b *Batch) Event(fsID int64, size, freed uint64, inodes []EventInode) {
-	b.ops = append(b.ops, batchOp{kind: opEvent, volID: fsID, n: size, freed: freed, inodes: inodes})
+	b.ops = append(b.ops, batchOp{kind: opEvent, fsID: fsID, n: size, freed: freed, inodes: inodes})
 }
 
 // IntentDone deletes a logged intent (LogIntents) whose share is recorded

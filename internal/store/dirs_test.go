@@ -196,8 +196,8 @@ func TestScope(t *testing.T) {
 		t.Fatal(err)
 	}
 	batch := d.NewBatch()
-	batch.SetFlag(a.ID, 301, false)
-	batch.SetFlag(b.ID, 400, false)
+	batch.SetFlag(InodeKey{Size: 200, VolID: a.ID, Ino: 301}, false)
+	batch.SetFlag(InodeKey{Size: 200, VolID: b.ID, Ino: 400}, false)
 	if err := batch.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestScope(t *testing.T) {
 	s.Close()
 	// The whole-volume scope needs no preparation.
 	batch = d.NewBatch()
-	batch.SetFlag(b.ID, 401, true)
+	batch.SetFlag(InodeKey{Size: 100, VolID: b.ID, Ino: 401}, true)
 	batch.Commit(ctx)
 	if sizes, err := d.FlaggedSizesBetween(ctx, Volumes([]int64{b.ID}), 0, ^uint64(0), 10, true); err != nil || !slices.Equal(sizes, []uint64{100}) {
 		t.Errorf("Volumes scope: %v, %v", sizes, err)

@@ -10,8 +10,8 @@ import (
 // in the run (a snapshot nobody named). A frozen inode is not flagged;
 // Thaw flags it again. Record the flag first (SetResult, SetFlag): the
 // writes of a batch are made in order.
-func (b *Batch) SetFrozen(volID int64, ino uint64, frozen bool) {
-	b.ops = append(b.ops, batchOp{kind: opFrozen, volID: volID, ino: ino, flagged: frozen})
+func (b *Batch) SetFrozen(k InodeKey, frozen bool) {
+	b.ops = append(b.ops, batchOp{kind: opFrozen, key: k, flagged: frozen})
 }
 
 // Thaw flags again the frozen inodes of a volume, for a run that may write

@@ -30,10 +30,10 @@ func TestFrozen(t *testing.T) {
 	scan(v.ID, 300, 301)
 	scan(other.ID, 302)
 	b := d.NewBatch()
-	b.SetResult(v.ID, 300, []byte{1}, []byte{2}, 0, false)
-	b.SetFrozen(v.ID, 300, true)
-	b.SetResult(v.ID, 301, []byte{1}, []byte{3}, 0, false)
-	b.SetResult(other.ID, 302, []byte{1}, []byte{4}, 0, false)
+	b.SetResult(InodeKey{Size: 5000, VolID: v.ID, Ino: 300}, []byte{1}, []byte{2}, 0, false)
+	b.SetFrozen(InodeKey{Size: 5000, VolID: v.ID, Ino: 300}, true)
+	b.SetResult(InodeKey{Size: 5000, VolID: v.ID, Ino: 301}, []byte{1}, []byte{3}, 0, false)
+	b.SetResult(InodeKey{Size: 5000, VolID: other.ID, Ino: 302}, []byte{1}, []byte{4}, 0, false)
 	if err := b.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +86,8 @@ func TestFrozen(t *testing.T) {
 		t.Errorf("after Thaw: frozen %v, rows %+v", frozen(v.ID), rows)
 	}
 
-	b.SetFrozen(v.ID, 301, true)
-	b.SetFrozen(v.ID, 301, false)
+	b.SetFrozen(InodeKey{Size: 5000, VolID: v.ID, Ino: 301}, true)
+	b.SetFrozen(InodeKey{Size: 5000, VolID: v.ID, Ino: 301}, false)
 	if err := b.Commit(ctx); err != nil || len(frozen(v.ID)) != 0 {
 		t.Errorf("frozen %v after SetFrozen false, %v", frozen(v.ID), err)
 	}

@@ -101,8 +101,8 @@ func membersCorpus(t *testing.T, d *DB) (a, b int64) {
 	}
 	batch := d.NewBatch()
 	for ino := uint64(300); ino < 300+3*sizes; ino += 3 {
-		batch.SetResult(va.ID, ino, []byte{byte(ino)}, []byte{1, byte(ino >> 8)}, ino%4, ino%2 == 0)
-		batch.SetFrozen(vb.ID, ino+1, true)
+		batch.SetResult(InodeKey{Size: 1000 + (ino*7+uint64(va.ID))%sizes, VolID: va.ID, Ino: ino}, []byte{byte(ino)}, []byte{1, byte(ino >> 8)}, ino%4, ino%2 == 0)
+		batch.SetFrozen(InodeKey{Size: 1000 + ((ino+1)*7+uint64(vb.ID))%sizes, VolID: vb.ID, Ino: ino + 1}, true)
 	}
 	if err := batch.Commit(ctx); err != nil {
 		t.Fatal(err)

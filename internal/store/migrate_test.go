@@ -85,7 +85,7 @@ func TestMigrateFromV5(t *testing.T) {
 	// A drop takes the inode's parents and block index entry along; a
 	// scan's upsert finds the row by inode and moves it to its new size.
 	b := d.NewBatch()
-	b.Drop(1, 300)
+	b.Drop(InodeKey{Size: 9000, VolID: 1, Ino: 300})
 	if err := b.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -189,7 +189,7 @@ func runPass(b *testing.B, d *DB, fsID int64, vols []int64, p *passPhases, membe
 		b.Fatal(err)
 	}
 	defer q.Close()
-	var shared []Member
+	var shared []sharedFile
 	commit := func(batch *Batch) {
 		p.measure(&p.commits, func() {
 			if err := batch.Commit(ctx); err != nil {
@@ -198,7 +198,7 @@ func runPass(b *testing.B, d *DB, fsID int64, vols []int64, p *passPhases, membe
 		})
 	}
 	for below := ^uint64(0); ; {
-		var groups [][]Member
+		var groups []sizeGroup
 		p.measure(&p.load, func() { groups, below = loadWindow(b, d, q, scope, below, membersOf) })
 		if len(groups) == 0 {
 			break
@@ -223,9 +223,10 @@ func runPass(b *testing.B, d *DB, fsID int64, vols []int64, p *passPhases, membe
 
 // windowIntents plans a share per group: its even members into the
 // first.
-func windowIntents(fsID int64, groups [][]Member) []Intent {
+func windowIntents(fsID int64, groups []sizeGroup) []Intent {
 	var intents []Intent
-	for _, g := range groups {
+	for _, sg := range groups {
+		g := sg.members
 		in := Intent{FSID: fsID, Size: 4096, Freed: 4096}
 		for i := 0; i < len(g); i += 2 {
 			in.Inodes = append(in.Inodes, IntentInode{VolID: g[i].VolID, Ino: g[i].Ino, Generation: g[i].Generation})
@@ -238,17 +239,18 @@ func windowIntents(fsID int64, groups [][]Member) []Intent {
 // windowResults records a window's results in batch: every member's
 // fingerprint, the flag cleared, each group's event and done intent. It
 // returns shared with the window's destinations added.
-func windowResults(batch *Batch, fsID int64, groups [][]Member, ids []int64, shared []Member) []Member {
+func windowResults(batch *Batch, fsID int64, groups []sizeGroup, ids []int64, shared []sharedFile) []sharedFile {
 	hash := make([]byte, 24)
 	for gi, g := range groups {
 		var event []EventInode
-		for i, m := range g {
+		for i, m := range g.members {
 			binary.LittleEndian.PutUint64(hash, m.Ino)
-			batch.SetResult(m.VolID, m.Ino, append([]byte(nil), hash...), []byte("extents-16-bytes"), m.Transid, false)
+			k := InodeKey{Size: g.size, VolID: m.VolID, Ino: m.Ino}
+			batch.SetResult(k, append([]byte(nil), hash...), []byte("extents-16-bytes"), m.Transid, false)
 			if i%2 == 0 {
 				event = append(event, EventInode{VolID: m.VolID, Ino: m.Ino})
 				if i > 0 {
-					shared = append(shared, m)
+					shared = append(shared, sharedFile{k, m.Transid})
 				}
 			}
 		}
@@ -262,15 +264,27 @@ func windowResults(batch *Batch, fsID int64, groups [][]Member, ids []int64, sha
 
 // sharedTransids records the transids of the shared files, as a share
 // bumped them, and returns shared emptied.
-func sharedTransids(batch *Batch, shared []Member) []Member {
-	for _, m := range shared {
-		batch.SetTransid(m.VolID, m.Ino, m.Transid+1)
+func sharedTransids(batch *Batch, shared []sharedFile) []sharedFile {
+	for _, f := range shared {
+		batch.SetTransid(f.key, f.transid+1)
 	}
 	return shared[:0]
 }
 
 // loadWindow loads the next window's size groups below `below`.
-func loadWindow(b *testing.B, d *DB, q *MembersQuery, scope *Scope, below uint64, membersOf bool) ([][]Member, uint64) {
+// sizeGroup is a size group as a window loads it.
+type sizeGroup struct {
+	size    uint64
+	members []Member
+}
+
+// sharedFile is a destination shared in the pass, with its transid before.
+type sharedFile struct {
+	key     InodeKey
+	transid uint64
+}
+
+func loadWindow(b *testing.B, d *DB, q *MembersQuery, scope *Scope, below uint64, membersOf bool) ([]sizeGroup, uint64) {
 	ctx := context.Background()
 	sizes, err := d.FlaggedSizesBetween(ctx, scope, 0, below, 200, true)
 	if err != nil {
@@ -279,14 +293,14 @@ func loadWindow(b *testing.B, d *DB, q *MembersQuery, scope *Scope, below uint64
 	if len(sizes) == 0 {
 		return nil, 0
 	}
-	var groups [][]Member
+	var groups []sizeGroup
 	if membersOf {
 		m, err := q.MembersOf(ctx, sizes)
 		if err != nil {
 			b.Fatal(err)
 		}
 		for _, size := range sizes {
-			groups = append(groups, m[size])
+			groups = append(groups, sizeGroup{size, m[size]})
 		}
 		return groups, sizes[len(sizes)-1]
 	}
@@ -295,7 +309,7 @@ func loadWindow(b *testing.B, d *DB, q *MembersQuery, scope *Scope, below uint64
 		if err != nil {
 			b.Fatal(err)
 		}
-		groups = append(groups, m)
+		groups = append(groups, sizeGroup{size, m})
 	}
 	return groups, sizes[len(sizes)-1]
 }

@@ -11,7 +11,8 @@ import (
 // The queries run per size group, per file or per page walk the access
 // paths they were written for, in whole and restricted scopes: the table's
 // size order for size groups and large files, the index by inode for
-// single inodes, indexes alone for counts; none reads the whole table.
+// single inodes, the whole key for a batch's writes (InodeKey), indexes
+// alone for counts; none reads the whole table.
 // (SQLite's planner, without statistics, can prefer otherwise: it walked
 // every inode by number for StaleIndexed until told not to.)
 func TestQueryPlans(t *testing.T) {
@@ -30,7 +31,8 @@ func TestQueryPlans(t *testing.T) {
 			{"Members", membersSQL(s.cond()), []string{"SEARCH Inode USING PRIMARY KEY (size=? AND vol_id=?)"}},
 			{"MembersOf", membersOfSQL(s.cond(), 16), []string{"SEARCH Inode USING PRIMARY KEY (size=? AND vol_id=?)"}},
 			{"StaleIndexed", staleIndexedSQL(s), []string{"SEARCH i USING PRIMARY KEY (size>? AND (size,vol_id,ino)<(?,?,?))"}},
-			{"update", updateSQL(setResult | setFlag), []string{"SEARCH Inode USING INDEX ix_Inode_ino (vol_id=? AND ino=?)"}},
+			{"update", updateSQL(setResult | setFlag), []string{"SEARCH Inode USING PRIMARY KEY (size=? AND vol_id=? AND ino=?)"}},
+			{"drop", dropSQL(2), []string{"SEARCH Inode USING PRIMARY KEY (size=? AND vol_id=? AND ino=?)"}},
 			{"InodeCounts", inodeCountsSQL, []string{"SEARCH Inode USING COVERING INDEX ix_Inode_ino (vol_id=?)",
 				"SEARCH Inode USING COVERING INDEX ix_Inode_flagged (size>?)"}},
 		} {
