@@ -247,9 +247,15 @@ func TestFiemapAndOpens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := btrfs.OpenByHandle(top, btrfs.FSTreeObjectID, ino(t, a), ii.Generation)
+	f, st, err := btrfs.OpenByHandleStat(top, btrfs.FSTreeObjectID, ino(t, a), ii.Generation)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st.Ino != ino(t, a) || st.Size != int64(len(data)) {
+		t.Errorf("status from the open: inode %d, size %d; want %d, %d", st.Ino, st.Size, ino(t, a), len(data))
+	}
+	if f.Name() != fmt.Sprintf("inode %d of subvolume %d", ino(t, a), btrfs.FSTreeObjectID) {
+		t.Errorf("opened by handle as %q", f.Name())
 	}
 	buf := make([]byte, 10)
 	if _, err := f.ReadAt(buf, 0); err != nil || string(buf) != string(data[:10]) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,6 +40,14 @@ const openFlags = unix.O_RDONLY | unix.O_NOATIME | unix.O_CLOEXEC | unix.O_NONBL
 // number was reused. Needs CAP_DAC_READ_SEARCH. The result is checked to be a
 // regular file.
 func OpenByHandle(mount *os.File, root, ino, gen uint64) (*os.File, error) {
+	f, _, err := OpenByHandleStat(mount, root, ino, gen)
+	return f, err
+}
+
+// OpenByHandleStat is OpenByHandle that also returns the file's status, taken
+// to check it is a regular file: a caller wanting its size or device needs no
+// second fstat (a dedup pass opens every candidate).
+func OpenByHandleStat(mount *os.File, root, ino, gen uint64) (*os.File, unix.Stat_t, error) {
 	var fd int
 	err := retryEINTR(func() (err error) {
 		fd, err = unix.OpenByHandleAt(int(mount.Fd()), Handle(root, ino, gen), openFlags)
@@ -46,9 +55,15 @@ func OpenByHandle(mount *os.File, root, ino, gen uint64) (*os.File, error) {
 	})
 	runtime.KeepAlive(mount)
 	if err != nil {
-		return nil, fmt.Errorf("open inode %d of subvolume %d: %w", ino, root, err)
+		return nil, unix.Stat_t{}, fmt.Errorf("open inode %d of subvolume %d: %w", ino, root, err)
 	}
-	return regularFile(fd, fmt.Sprintf("inode %d of subvolume %d", ino, root))
+	// The name, built without fmt: a pass names every file it opens.
+	name := make([]byte, 0, 64)
+	name = append(name, "inode "...)
+	name = strconv.AppendUint(name, ino, 10)
+	name = append(name, " of subvolume "...)
+	name = strconv.AppendUint(name, root, 10)
+	return regularFileStat(fd, string(name))
 }
 
 // OpenBeneath opens rel, a path found on the filesystem (never one the user
@@ -110,18 +125,24 @@ func OpenDir(path string) (*os.File, error) {
 
 // regularFile wraps fd, closing it unless it is a regular file.
 func regularFile(fd int, name string) (*os.File, error) {
+	f, _, err := regularFileStat(fd, name)
+	return f, err
+}
+
+// regularFileStat is regularFile that also returns the status it checked.
+func regularFileStat(fd int, name string) (*os.File, unix.Stat_t, error) {
 	f := os.NewFile(uintptr(fd), name)
 	st, err := Fstat(f)
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, st, err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		f.Close()
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			return nil, unix.EISDIR
+			return nil, st, unix.EISDIR
 		}
-		return nil, ErrNotRegular
+		return nil, st, ErrNotRegular
 	}
-	return f, nil
+	return f, st, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/bedup/bedup/internal/btrfs"
 	"github.com/bedup/bedup/internal/store"
 )
@@ -14,9 +16,10 @@ import (
 // examineFile opens one member for its metadata (size, flags, extent
 // map), keeping the descriptor while the window's budget allows.
 func (p *pass) examineFile(f *file, b *store.Batch) {
-	h, err := p.open(f)
+	v := f.vol.V
+	h, st, err := btrfs.OpenByHandleStat(v.FS.Top(), v.ID, f.m.Ino, f.m.Generation)
 	if err == nil {
-		err = p.describe(f, h)
+		err = p.describe(f, h, &st)
 	}
 	if p.account(f, h, err, b) {
 		h.Close() // not under p.mu: a syscall
@@ -129,8 +132,9 @@ func (p *pass) instances(g *group, b *store.Batch) {
 	}
 }
 
-// describe fills a file's facts from its open descriptor.
-func (p *pass) describe(f *file, h *os.File) error {
+// describe fills a file's facts from its open descriptor and the status
+// the open took.
+func (p *pass) describe(f *file, h *os.File, st *unix.Stat_t) error {
 	if p.o.Exclude != nil {
 		ex, err := p.excluded(f, h)
 		if err != nil || ex {
@@ -141,10 +145,6 @@ func (p *pass) describe(f *file, h *os.File) error {
 		}
 	}
 	size := f.size
-	st, err := btrfs.Fstat(h)
-	if err != nil {
-		return err
-	}
 	if uint64(st.Size) != size {
 		f.skip = ReasonChanged
 		return nil
