@@ -75,10 +75,13 @@ const (
 // Fiemap returns the extent map of the whole file, asking the kernel to
 // flush delayed allocation first (FIEMAP_FLAG_SYNC). Holes are absent.
 func Fiemap(f *os.File) ([]Extent, error) {
-	hdr := int(unsafe.Sizeof(fiemapHeader{}))
-	ext := int(unsafe.Sizeof(fiemapExtent{}))
+	const hdr = int(unsafe.Sizeof(fiemapHeader{}))
+	const ext = int(unsafe.Sizeof(fiemapExtent{}))
 	batch := fiemapFirst
-	mem := make([]uint64, (hdr+batch*ext)/8)
+	// The first call's buffer is on the stack (its size is a constant):
+	// examining a file makes a call, and most files need no second.
+	var first [(hdr + fiemapFirst*ext) / 8]uint64
+	mem := first[:]
 	var out []Extent
 	start := uint64(0)
 	for {

@@ -133,7 +133,10 @@ func searchPool(n int) *sync.Pool {
 	if n*8 > csumBuf+int(unsafe.Sizeof(searchArgsV2{})) {
 		return nil
 	}
-	p, _ := searchMem.LoadOrStore(n, &sync.Pool{})
+	p, ok := searchMem.Load(n)
+	if !ok {
+		p, _ = searchMem.LoadOrStore(n, &sync.Pool{}) // a new Pool only when missing
+	}
 	return p.(*sync.Pool)
 }
 

@@ -196,6 +196,7 @@ func (p *pass) recordTransids(ctx context.Context) error {
 	b := p.db.NewBatch()
 	shared := p.shared
 	p.shared = nil
+	b.Grow(len(shared))
 	if err := p.collectTransids(shared, b); err != nil {
 		return err
 	}

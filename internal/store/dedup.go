@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -145,6 +146,10 @@ func (b *Batch) Event(fsID int64, size, freed uint64, inodes []EventInode) {
 func (b *Batch) IntentDone(id int64) {
 	b.ops = append(b.ops, batchOp{kind: opIntentDone, n: uint64(id)})
 }
+
+// Grow makes room for n more writes: a caller that knows how many it will
+// make (a window: a few per file) spares the batch growing by doubling.
+func (b *Batch) Grow(n int) { b.ops = slices.Grow(b.ops, n) }
 
 // Len is the number of pending writes.
 func (b *Batch) Len() int { return len(b.ops) }
