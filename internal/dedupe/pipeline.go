@@ -327,17 +327,21 @@ type instance struct {
 }
 
 type group struct {
-	size          uint64
-	members       int
-	files         []*file
-	instances     []*instance
-	plans         []*plan
-	steps         []step // what execute does, in order
-	done          bool   // nothing left to do after examination
-	executed      bool   // its plans were carried out
-	alreadyShared bool   // all members shared their extents already
-	csum          bool   // its instances are told apart by csum prints: none is read
-	sets          int    // identical sets found
+	size      uint64
+	members   int
+	files     []*file
+	instances []*instance
+	plans     []*plan
+	steps     []step // what execute does, in order
+	done      bool   // nothing left to do after examination
+	executed  bool   // its plans were carried out
+	// cut: a halt (see pass.halt) left some of its destinations unasked or
+	// refused; one that came while its own shares went through (another
+	// lane's) does not cut it
+	cut           bool
+	alreadyShared bool // all members shared their extents already
+	csum          bool // its instances are told apart by csum prints: none is read
+	sets          int  // identical sets found
 }
 
 // open opens a member by file handle, read-only.
@@ -412,7 +416,7 @@ func (p *pass) shareAll(ctx context.Context, groups []*group, b *store.Batch) er
 			return
 		}
 		p.execute(g, b)
-		if p.halted != "" && !g.done {
+		if g.cut {
 			return // not done: counted in Stats.GroupsLeft
 		}
 		p.emit(GroupDone{Size: g.size, Members: len(g.files), AlreadyShared: g.alreadyShared, Sets: g.sets})

@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/bedup/bedup/internal/btrfs"
@@ -114,8 +115,11 @@ func (p *pass) execute(g *group, b *store.Batch) {
 			b.IntentDone(s.plan.intent)
 		}
 	}
-	if p.halted != "" {
-		// Halted on the way: the group stays as flagged as it was.
+	// Halted on the way (a destination was kept for the halt): the group
+	// stays as flagged as it was. A halt another lane met while this
+	// group's shares all went through leaves it done.
+	g.cut = p.halted != "" && slices.ContainsFunc(g.files, func(f *file) bool { return f.deferred })
+	if g.cut {
 		for _, f := range g.files {
 			f.keepFlag = f.keepFlag || f.m.Flagged
 		}
