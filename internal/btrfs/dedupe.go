@@ -101,6 +101,39 @@ func Dedupe(src *os.File, srcOffset, length uint64, dests []DedupeDest) []Dedupe
 	return dedupe(src, srcOffset, length, dests, DedupeChunk)
 }
 
+// DedupeRanges is Dedupe of each range [start, end) of ranges, at the same
+// offsets in the source and in every destination (their Offset is added):
+// for files that hold data only there and holes elsewhere, alike. A hole
+// needs no sharing (there is nothing to free), but the kernel's compare
+// reads it as zeros, page by page: 512 MiB of sparse file with 8 MiB of
+// data took 0.5 s of CPU, against 10 ms for its data alone. A destination
+// that differs or fails in one range is not asked the later ones; its
+// result adds up the ranges it was asked.
+func DedupeRanges(src *os.File, ranges [][2]uint64, dests []DedupeDest) []DedupeResult {
+	res := make([]DedupeResult, len(dests))
+	at := make([]DedupeDest, 0, len(dests))
+	which := make([]int, 0, len(dests))
+	for _, r := range ranges {
+		at, which = at[:0], which[:0]
+		for i, d := range dests {
+			if res[i].Status == DedupeSame {
+				at = append(at, DedupeDest{File: d.File, Offset: d.Offset + r[0]})
+				which = append(which, i)
+			}
+		}
+		if len(at) == 0 {
+			break
+		}
+		for j, rr := range Dedupe(src, r[0], r[1]-r[0], at) {
+			out := &res[which[j]]
+			out.Status, out.Err = rr.Status, rr.Err
+			out.Bytes += rr.Bytes
+			out.Calls += rr.Calls
+		}
+	}
+	return res
+}
+
 func dedupe(src *os.File, srcOffset, length uint64, dests []DedupeDest, chunk uint64) []DedupeResult {
 	res := make([]DedupeResult, len(dests))
 	if length == 0 || len(dests) == 0 {

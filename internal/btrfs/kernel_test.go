@@ -339,6 +339,51 @@ func TestDedupe(t *testing.T) {
 	}
 }
 
+// DedupeRanges shares the data of sparse files alike and leaves their
+// holes as they are; a destination differing in one range is not asked
+// the next.
+func TestDedupeRanges(t *testing.T) {
+	fs := testfs.New(t)
+	island := testfs.Bytes(3, 64<<10)
+	sparse := func(name string, second []byte) string {
+		p := fs.Path(name)
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteAt(island, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt(second, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(4 << 20); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	other := testfs.Bytes(4, 64<<10)
+	src, same, differs := sparse("src", island), sparse("same", island), sparse("differs", other)
+	ranges := [][2]uint64{{0, 64 << 10}, {1 << 20, 1<<20 + 64<<10}, {2 << 20, 2<<20 + 4096}} // the last: a hole in all
+	res := btrfs.DedupeRanges(openFile(t, src), ranges, []btrfs.DedupeDest{{File: openFile(t, same)}, {File: openFile(t, differs)}})
+	if r := res[0]; r.Status != btrfs.DedupeSame || r.Bytes != 128<<10+4096 || r.Calls != 3 {
+		t.Errorf("same: %+v", r)
+	}
+	if r := res[1]; r.Status != btrfs.DedupeDiffers || r.Bytes != 64<<10 || r.Calls != 2 {
+		t.Errorf("differs in its second range: %+v", r)
+	}
+	if !testfs.Shares(t, src, same) {
+		t.Errorf("same does not share src's extents")
+	}
+	for _, p := range []string{src, same} {
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil || st.Blocks*512 != 128<<10 {
+			t.Errorf("%s: %d bytes allocated (%v), want its two islands", p, st.Blocks*512, err)
+		}
+	}
+}
+
 func TestIdleIOPriority(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

@@ -165,6 +165,7 @@ func (p *pass) describe(f *file, h *os.File, st *unix.Stat_t) error {
 	f.inline = btrfs.HasInline(ext)
 	f.print = Print(ext, size)
 	f.csumExt = csumExtents(ext, size, f.nocow)
+	f.data = dataRanges(ext, size)
 	defer func() { f.stillHolds = p.stillHolds(f) }()
 	for _, e := range ext {
 		f.unwritten = f.unwritten || e.Flags&btrfs.ExtentUnwritten != 0

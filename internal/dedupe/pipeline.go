@@ -302,6 +302,9 @@ type file struct {
 	// csumExt: the disk ranges of its data, in file order, when it may
 	// have a csum print (see csumExtents)
 	csumExt [][2]uint64
+	// data: the file ranges its extents cover when it has holes, nil when
+	// it has none (see dataRanges)
+	data [][2]uint64
 }
 
 // key names the file's row: size is the group's, the size it is tracked

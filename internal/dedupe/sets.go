@@ -177,7 +177,7 @@ func (p *pass) sharePlan(size uint64, pl *plan, b *store.Batch) {
 	if p.o.Defrag && rep.vol.Writable && !p.o.DryRun {
 		p.defrag(src, rep, sf, size)
 	}
-	done, differ, ioerr := p.shareInto(sf, size, pl.dests, src.csum)
+	done, differ, ioerr := p.shareInto(sf, rep, size, pl.dests, src.csum)
 	if len(ioerr) > 0 {
 		p.blameIO(size, src, rep, sf, ioerr)
 	}
@@ -211,18 +211,36 @@ func (p *pass) defrag(src *instance, rep *file, sf *os.File, size uint64) {
 	}
 }
 
-// shareInto asks the kernel to share the first size bytes of sf into the
-// destinations, up to MaxDedupeDests per call, and returns those that now
-// share them, and those the kernel found different. Under DryRun it asks nothing and returns every destination
-// that could be opened. A read-only or full filesystem halts the pass: the
-// destinations it refused, and those not yet asked, are kept silently.
+// shareInto asks the kernel to share the first size bytes of sf (the
+// source file rep) into the destinations, up to MaxDedupeDests per call,
+// and returns those that now share them, and those the kernel found
+// different. Destinations with the source's holes are asked for its data
+// ranges only (see holes.go). Under DryRun it asks nothing and returns
+// every destination that could be opened. A read-only or full filesystem
+// halts the pass: the destinations it refused, and those not yet asked,
+// are kept silently.
 //
 // With csum (the source was never read), a destination of a csum-printed
 // instance the kernel failed with an I/O error is returned in ioerr and
 // not reported: the error may be the source's (see blameIO).
-func (p *pass) shareInto(sf *os.File, size uint64, dests []*file, csum bool) (done, differ []*file, ioerr []ioFailure) {
+func (p *pass) shareInto(sf *os.File, rep *file, size uint64, dests []*file, csum bool) (done, differ []*file, ioerr []ioFailure) {
+	whole := [][2]uint64{{0, size}}
+	if rep.data != nil {
+		// Those with the source's holes first, by its data ranges.
+		dests = slices.Clone(dests)
+		sort.SliceStable(dests, func(i, j int) bool { return sameHoles(rep, dests[i]) && !sameHoles(rep, dests[j]) })
+	}
 	for len(dests) > 0 {
-		batch := dests[:min(len(dests), btrfs.MaxDedupeDests)]
+		ranges := whole
+		n := min(len(dests), btrfs.MaxDedupeDests)
+		if sameHoles(rep, dests[0]) {
+			ranges = rep.data
+			n = 1
+			for n < min(len(dests), btrfs.MaxDedupeDests) && sameHoles(rep, dests[n]) {
+				n++
+			}
+		}
+		batch := dests[:n]
 		dests = dests[len(batch):]
 		var open []btrfs.DedupeDest
 		var which []*file
@@ -252,7 +270,7 @@ func (p *pass) shareInto(sf *os.File, size uint64, dests []*file, csum bool) (do
 			continue
 		}
 		p.mu.Unlock() // the long part: the kernel reads and compares
-		res := btrfs.Dedupe(sf, 0, size, open)
+		res := btrfs.DedupeRanges(sf, ranges, open)
 		for i, f := range which {
 			release(f, open[i].File)
 		}
