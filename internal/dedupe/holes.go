@@ -49,6 +49,10 @@ func dataRanges(ext []btrfs.Extent, size uint64) [][2]uint64 {
 // sameHoles reports whether a destination can be shared by its data
 // ranges alone: the source has holes and the destination has them at the
 // same offsets.
-func sameHoles(src, dest *file) bool {
-	return src.data != nil && dest.data != nil && slices.Equal(src.data, dest.data)
+func sameHoles(src, dest *file) bool { return holesAlike(src.data, dest.data) }
+
+// holesAlike is sameHoles on two files' dataRanges. A file without holes
+// (nil) is never alike: sharing a hole into its data frees that data.
+func holesAlike(src, dest [][2]uint64) bool {
+	return src != nil && dest != nil && slices.Equal(src, dest)
 }

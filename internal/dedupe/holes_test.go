@@ -50,6 +50,7 @@ func TestSameHoles(t *testing.T) {
 		{"destination whole", islands, nil, false},
 		{"islands elsewhere", islands, [][2]uint64{{0, 4096}, {2 << 20, 2<<20 + 4096}}, false},
 		{"both all hole", [][2]uint64{}, [][2]uint64{}, true},
+		{"all hole into data", [][2]uint64{}, nil, false},
 	} {
 		if got := sameHoles(&file{data: c.src}, &file{data: c.dest}); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)

@@ -83,7 +83,8 @@ type ShareOptions struct {
 // Share makes every destination share src's data where the contents are
 // identical. Destinations the kernel would refuse (NOCOW mismatch,
 // immutable) are skipped without a call; destinations whose extent map
-// already matches src's (holes included) are left alone, and an inline
+// already matches src's (holes included) are left alone, those with src's
+// holes are asked for its data ranges only, and an inline
 // source is not sent to the kernel, which would answer "same" and share
 // nothing. Results are in the order of dests. An error is returned only
 // when src itself cannot be examined.
@@ -97,8 +98,11 @@ func Share(src File, dests []File, o ShareOptions) ([]Result, error) {
 		}
 	}
 	inline := btrfs.HasInline(srcExt)
-	var ask []btrfs.DedupeDest
-	var askIdx []int
+	srcData := dataRanges(srcExt, src.Size)
+	// Two asks: destinations with the source's holes, by its data ranges
+	// (see holes.go), and the others whole.
+	var ask [2][]btrfs.DedupeDest
+	var askIdx [2][]int
 	for i, d := range dests {
 		switch {
 		case d.Size != src.Size:
@@ -122,13 +126,29 @@ func Share(src File, dests []File, o ShareOptions) ([]Result, error) {
 					res[i] = Result{Outcome: OutcomeAlreadyShared}
 					continue
 				}
+				if holesAlike(srcData, dataRanges(dext, d.Size)) {
+					ask[1] = append(ask[1], btrfs.DedupeDest{File: d.F})
+					askIdx[1] = append(askIdx[1], i)
+					continue
+				}
 			}
-			ask = append(ask, btrfs.DedupeDest{File: d.F})
-			askIdx = append(askIdx, i)
+			ask[0] = append(ask[0], btrfs.DedupeDest{File: d.F})
+			askIdx[0] = append(askIdx[0], i)
 		}
 	}
-	for j, r := range btrfs.Dedupe(src.F, 0, src.Size, ask) {
-		i := askIdx[j]
+	for k, ranges := range [][][2]uint64{{{0, src.Size}}, srcData} {
+		if len(ask[k]) > 0 {
+			record(res, askIdx[k], btrfs.DedupeRanges(src.F, ranges, ask[k]))
+		}
+	}
+	return res, nil
+}
+
+// record fills the results of the destinations at idx from the kernel's
+// answers.
+func record(res []Result, idx []int, answers []btrfs.DedupeResult) {
+	for j, r := range answers {
+		i := idx[j]
 		switch r.Status {
 		case btrfs.DedupeSame:
 			res[i] = Result{Outcome: OutcomeShared, Bytes: r.Bytes}
@@ -140,5 +160,4 @@ func Share(src File, dests []File, o ShareOptions) ([]Result, error) {
 			res[i] = Result{Outcome: OutcomeSkipped, Reason: reasonFor(r.Err), Err: r.Err}
 		}
 	}
-	return res, nil
 }
