@@ -25,7 +25,9 @@ attributes of every file stay as they were; files are opened read-only, so
 running executables and files in read-only snapshots work (as root).
 
 One line per DEST on standard output, in order:
-  shared: DEST (N bytes)        DEST now shares SRC's extents
+  shared: DEST (N bytes)        DEST now shares SRC's extents; N counts the
+                                data, not holes the two files have alike
+                                (those stay holes)
   already shared: DEST          it did already; nothing was done
   empty: DEST                   both files are empty; nothing to share
   inline: DEST                  SRC's data is stored inline in its metadata
