@@ -346,22 +346,7 @@ func TestDedupeRanges(t *testing.T) {
 	fs := testfs.New(t)
 	island := testfs.Bytes(3, 64<<10)
 	sparse := func(name string, second []byte) string {
-		p := fs.Path(name)
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if _, err := f.WriteAt(island, 0); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.WriteAt(second, 1<<20); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Truncate(4 << 20); err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return testfs.WriteSparse(t, fs.Path(name), 4<<20, testfs.Island{Off: 0, Data: island}, testfs.Island{Off: 1 << 20, Data: second})
 	}
 	other := testfs.Bytes(4, 64<<10)
 	src, same, differs := sparse("src", island), sparse("same", island), sparse("differs", other)

@@ -132,19 +132,7 @@ func TestCsumPrintHoles(t *testing.T) {
 	const size = 1<<20 + 100
 	island := testfs.Bytes(1, 64<<10)
 	sparse := func(name string, data []byte) string {
-		path := fs.Path(name)
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if _, err := f.WriteAt(data, 256<<10); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Truncate(size); err != nil {
-			t.Fatal(err)
-		}
-		return path
+		return testfs.WriteSparse(t, fs.Path(name), size, testfs.Island{Off: 256 << 10, Data: data})
 	}
 	a := sparse("a", island)
 	dense := make([]byte, size)

@@ -1,7 +1,6 @@
 package dedupe
 
 import (
-	"os"
 	"slices"
 	"testing"
 
@@ -66,21 +65,11 @@ func TestSparseSharedByDataRanges(t *testing.T) {
 	fs := testfs.New(t)
 	const size = 300 << 20
 	sparse := func(name string, offsets ...int64) string {
-		path := fs.Path(name)
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
+		var islands []testfs.Island
 		for i, off := range offsets {
-			if _, err := f.WriteAt(testfs.Bytes(uint64(i), 64<<10), off); err != nil {
-				t.Fatal(err)
-			}
+			islands = append(islands, testfs.Island{Off: off, Data: testfs.Bytes(uint64(i), 64<<10)})
 		}
-		if err := f.Truncate(size); err != nil {
-			t.Fatal(err)
-		}
-		return path
+		return testfs.WriteSparse(t, fs.Path(name), size, islands...)
 	}
 	a := sparse("a", 0, 100<<20, 290<<20)
 	b := sparse("b", 0, 100<<20, 290<<20)

@@ -105,22 +105,8 @@ func zeroHoles(b []byte) []byte {
 
 func writeSparse(t testing.TB, path string, b []byte) string {
 	t.Helper()
-	z := zeroHoles(b)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	q := len(b) / 4 &^ 4095
-	for _, r := range [][2]int{{0, q}, {2 * q, 3 * q}} {
-		if _, err := f.WriteAt(z[r[0]:r[1]], int64(r[0])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.Truncate(int64(len(b))); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return WriteSparse(t, path, int64(len(b)), Island{0, b[:q]}, Island{int64(2 * q), b[2*q : 3*q]})
 }
 
 // preallocated files have their first 40 % written; the rest stays

@@ -51,6 +51,36 @@ func WriteFile(t testing.TB, path string, data []byte) string {
 	return path
 }
 
+// Island is data written at an offset of a sparse file (WriteSparse).
+type Island struct {
+	Off  int64
+	Data []byte
+}
+
+// WriteSparse creates a file of size bytes at path (creating parent
+// directories) that holds the islands' data at their offsets and holes
+// everywhere else, and returns its path.
+func WriteSparse(t testing.TB, path string, size int64, islands ...Island) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, is := range islands {
+		if _, err := f.WriteAt(is.Data, is.Off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // WriteNocow creates path empty, marks it NOCOW (chattr +C works only on
 // empty files) and then writes data.
 func WriteNocow(t testing.TB, path string, data []byte) string {
