@@ -138,15 +138,15 @@ func Share(src File, dests []File, o ShareOptions) ([]Result, error) {
 	}
 	for k, ranges := range [][][2]uint64{{{0, src.Size}}, srcData} {
 		if len(ask[k]) > 0 {
-			record(res, askIdx[k], btrfs.DedupeRanges(src.F, ranges, ask[k]))
+			recordAnswers(res, askIdx[k], btrfs.DedupeRanges(src.F, ranges, ask[k]))
 		}
 	}
 	return res, nil
 }
 
-// record fills the results of the destinations at idx from the kernel's
+// recordAnswers fills the results of the destinations at idx from the kernel's
 // answers.
-func record(res []Result, idx []int, answers []btrfs.DedupeResult) {
+func recordAnswers(res []Result, idx []int, answers []btrfs.DedupeResult) {
 	for j, r := range answers {
 		i := idx[j]
 		switch r.Status {
