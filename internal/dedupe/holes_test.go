@@ -1,6 +1,8 @@
 package dedupe
 
 import (
+	"bytes"
+	"os"
 	"slices"
 	"testing"
 
@@ -87,5 +89,47 @@ func TestSparseSharedByDataRanges(t *testing.T) {
 	}
 	if e.flagged(t, a, b, c) != nil {
 		t.Errorf("still flagged: %v", e.flagged(t, a, b, c))
+	}
+}
+
+// A hole a writer fills after examination, before the share, is left as
+// the writer made it: only the data ranges the source has are shared (the
+// kernel compares them), the new data stays, and the next scan flags the
+// file, whose extent map no longer matches the one recorded. (Flags are
+// checked before the files are read: a read updates the atime, a change.)
+func TestSparseHoleFilledMeanwhile(t *testing.T) {
+	fs := testfs.New(t)
+	const size = 4 << 20
+	island := testfs.Bytes(1, 64<<10)
+	a := testfs.WriteSparse(t, fs.Path("a"), size, testfs.Island{Off: 0, Data: island}, testfs.Island{Off: 1 << 20, Data: island})
+	b := testfs.WriteSparse(t, fs.Path("b"), size, testfs.Island{Off: 0, Data: island}, testfs.Island{Off: 1 << 20, Data: island})
+	e := newEnv(t, fs, "")
+	filler := testfs.Bytes(2, 4096)
+	var filled string
+	TestHook = func(at HookPoint) {
+		if at == HookIntents && filled == "" { // planned: a source, a destination
+			filled = b
+			writeAt(t, filled, 2<<20, filler)
+		}
+	}
+	defer func() { TestHook = nil }()
+	st, events := e.run(t, Options{ResolvePaths: true})
+	sets := e.sharedSets(events)
+	if st.DedupeCalls != 2 || !slices.Equal(sets, []string{"a <- b"}) {
+		t.Fatalf("stats %+v, sets %q: want a's two data ranges shared into b, the file written", st, sets)
+	}
+	e.rescan(t)
+	if got := e.flagged(t, a, b); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("flagged after the next scan: %v, want b (sets %q)", got, sets)
+	}
+	want := make([]byte, size)
+	copy(want, island)
+	copy(want[1<<20:], island)
+	if got, err := os.ReadFile(a); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("a changed (%v)", err)
+	}
+	copy(want[2<<20:], filler)
+	if got, err := os.ReadFile(b); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("b lost the writer's data (%v)", err)
 	}
 }
