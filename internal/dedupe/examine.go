@@ -16,8 +16,7 @@ import (
 // examineFile opens one member for its metadata (size, flags, extent
 // map), keeping the descriptor while the window's budget allows.
 func (p *pass) examineFile(f *file, b *store.Batch) {
-	v := f.vol.V
-	h, st, err := btrfs.OpenByHandleStat(v.FS.Top(), v.ID, f.m.Ino, f.m.Generation)
+	h, st, err := p.openStat(f)
 	if err == nil {
 		err = p.describe(f, h, &st)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 
 	"github.com/bedup/bedup/internal/btrfs"
 	"github.com/bedup/bedup/internal/glob"
@@ -349,8 +350,15 @@ type group struct {
 
 // open opens a member by file handle, read-only.
 func (p *pass) open(f *file) (*os.File, error) {
+	h, _, err := p.openStat(f)
+	return h, err
+}
+
+// openStat is open that also returns the status the open checked the file
+// with (examination needs its size and device).
+func (p *pass) openStat(f *file) (*os.File, unix.Stat_t, error) {
 	v := f.vol.V
-	return btrfs.OpenByHandle(v.FS.Top(), v.ID, f.m.Ino, f.m.Generation)
+	return btrfs.OpenByHandleStat(v.FS.Top(), v.ID, f.m.Ino, f.m.Generation)
 }
 
 // handle returns the member's open descriptor, or opens one that the
