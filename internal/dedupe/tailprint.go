@@ -96,8 +96,8 @@ func tailConflicts(ins []*instance) []*instance {
 
 // tailPrefetchers is how many goroutines ask for the tails: an ask can
 // wait for a free slot in the device's queue, and a tail is one sector, so
-// more askers than prefetchers (measured on mixed: 4 left 0.8–2.3 s of
-// waiting for the reads, 16 left 0.6–1.1 s).
+// there are more askers than IOThreads readers (measured on mixed: 4 left
+// 0.8–2.3 s of waiting for the reads, 16 left 0.6–1.1 s).
 const tailPrefetchers = 16
 
 // settleTails reads the partial last sectors tailConflicts names, on
