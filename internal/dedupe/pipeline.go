@@ -197,7 +197,6 @@ func (p *pass) recordTransids(ctx context.Context) error {
 	b := p.db.NewBatch()
 	shared := p.shared
 	p.shared = nil
-	b.Grow(len(shared))
 	if err := p.collectTransids(shared, b); err != nil {
 		return err
 	}
@@ -211,6 +210,7 @@ func (p *pass) collectTransids(shared []*file, b *store.Batch) error {
 	if len(shared) == 0 {
 		return nil
 	}
+	b.Grow(len(shared))
 	synced := map[*volume.Filesystem]bool{}
 	for _, f := range shared {
 		if fs := f.vol.V.FS; !synced[fs] {

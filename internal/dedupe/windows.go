@@ -383,8 +383,9 @@ func (p *pass) prepare(ctx context.Context, scope *store.Scope) (*window, error)
 	for _, g := range groups {
 		all = append(all, g.files...)
 	}
-	// A file's result, a destination's transid, a set's event and intent.
-	w.batch.Grow(2*len(all) + 2*len(groups))
+	// A file's result (a destination's transid is added later: see
+	// collectTransids).
+	w.batch.Grow(len(all))
 	t0 := time.Now()
 	if err := parallelOn(ctx, metadataWorkers, len(all), func(i int) { p.examineFile(all[i], w.batch) }); err != nil {
 		p.closeFiles(groups)

@@ -79,7 +79,7 @@ type inodeWrite struct {
 type batchPlan struct {
 	updates []inodeWrite // by key
 	drops   []InodeKey   // by key
-	events  []batchOp    // in order
+	events  []batchEvent // in order
 	intents []int64      // in order
 }
 
@@ -89,19 +89,11 @@ func cmpKey(a, b InodeKey) int {
 
 // plan folds the batch's writes (see above).
 func (b *Batch) plan() batchPlan {
-	var p batchPlan
+	p := batchPlan{events: b.events, intents: b.intents}
 	// The writes by inode, in the order of their first op, indexed by key.
 	writes := make([]inodeWrite, 0, len(b.ops))
 	index := make(map[InodeKey]int, len(b.ops))
 	for _, op := range b.ops {
-		switch op.kind {
-		case opEvent:
-			p.events = append(p.events, op)
-			continue
-		case opIntentDone:
-			p.intents = append(p.intents, int64(op.n))
-			continue
-		}
 		k := op.key
 		i, ok := index[k]
 		if !ok {
@@ -390,10 +382,10 @@ func (b *Batch) write(ctx context.Context, tx *sql.Tx) error {
 	created := time.Now().UTC().Format(time.RFC3339Nano)
 	args = args[:0]
 	var inodes []any
-	for i, op := range p.events {
+	for i, e := range p.events {
 		id := last + 1 + int64(i)
-		args = append(args, id, op.fsID, int64(op.n), int64(op.freed), created)
-		for _, in := range op.inodes {
+		args = append(args, id, e.fsID, int64(e.size), int64(e.freed), created)
+		for _, in := range e.inodes {
 			inodes = append(inodes, id, in.VolID, int64(in.Ino))
 		}
 	}

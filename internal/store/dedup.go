@@ -72,32 +72,41 @@ func (d *DB) CountFlaggedSizes(ctx context.Context, s *Scope) (int, error) {
 
 // Batch collects the results of a window of size groups and writes them in
 // one transaction, so an interrupted run keeps every finished window.
+// The writes to inodes, of which a window makes a few per file, are kept
+// apart from its events and done intents (a few per group), so that each
+// is no larger than what it holds: a batch of transids alone holds 16384
+// of them (see dedupe's sharedBatch).
 type Batch struct {
-	d   *DB
-	ops []batchOp
+	d       *DB
+	ops     []batchOp
+	events  []batchEvent
+	intents []int64 // done
 }
 
-type opKind int
+type opKind uint8
 
 const (
 	opResult opKind = iota
 	opFlag
 	opDrop
 	opTransid
-	opEvent
 	opFrozen
-	opIntentDone
 )
 
+// batchOp is one write to an inode.
 type batchOp struct {
-	kind          opKind
-	key           InodeKey // an inode's writes
-	fsID          int64    // an event's
-	n             uint64   // transid, event size, or intent id
-	freed         uint64
+	key           InodeKey
+	n             uint64 // transid, or hash transid
 	hash, extents []byte
+	kind          opKind
 	flagged       bool
-	inodes        []EventInode
+}
+
+// batchEvent is one shared set to log (see Event).
+type batchEvent struct {
+	fsID        int64
+	size, freed uint64
+	inodes      []EventInode
 }
 
 // NewBatch starts an empty batch.
@@ -137,29 +146,30 @@ type EventInode struct {
 // Event logs one shared set: the source first, then every destination that
 // now shares its extents, the file size and the bytes estimated freed.
 func (b *Batch) Event(fsID int64, size, freed uint64, inodes []EventInode) {
-	b.ops = append(b.ops, batchOp{kind: opEvent, fsID: fsID, n: size, freed: freed, inodes: inodes})
+	b.events = append(b.events, batchEvent{fsID: fsID, size: size, freed: freed, inodes: inodes})
 }
 
 // IntentDone deletes a logged intent (LogIntents) whose share is recorded
 // by this batch (its Event, when anything was shared): both commit
 // together.
 func (b *Batch) IntentDone(id int64) {
-	b.ops = append(b.ops, batchOp{kind: opIntentDone, n: uint64(id)})
+	b.intents = append(b.intents, id)
 }
 
-// Grow makes room for n more writes: a caller that knows how many it will
-// make (a window: a few per file) spares the batch growing by doubling.
+// Grow makes room for n more writes to inodes: a caller that knows how
+// many it will make (a window: a few per file) spares the batch growing by
+// doubling, which for a moment holds both the old and the new array.
 func (b *Batch) Grow(n int) { b.ops = slices.Grow(b.ops, n) }
 
 // Len is the number of pending writes.
-func (b *Batch) Len() int { return len(b.ops) }
+func (b *Batch) Len() int { return len(b.ops) + len(b.events) + len(b.intents) }
 
 // Commit writes the batch in one transaction and empties it (see
 // batch.go for how). It is not cancelled by ctx: work already done on the
 // filesystem must be recorded.
 func (b *Batch) Commit(ctx context.Context) (err error) {
 	defer func() { err = b.d.explain(err) }() // a full disk is not "disk I/O error"
-	if len(b.ops) == 0 {
+	if b.Len() == 0 {
 		return nil
 	}
 	ctx = context.WithoutCancel(ctx)
@@ -174,7 +184,7 @@ func (b *Batch) Commit(ctx context.Context) (err error) {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record dedup results: %w", err)
 	}
-	b.ops = b.ops[:0]
+	b.ops, b.events, b.intents = b.ops[:0], b.events[:0], b.intents[:0]
 	b.d.keep(ctx)
 	return nil
 }
