@@ -203,17 +203,28 @@ func (p *pass) recordTransids(ctx context.Context) error {
 	return b.Commit(ctx)
 }
 
+// sharedDest is what collecting a shared destination's transid takes. A
+// pass remembers up to sharedBatch destinations until then, so it keeps
+// these rather than the files with all they were examined for (the live
+// heap is what the memory limit makes the collector work for).
+type sharedDest struct {
+	vol        *Volume
+	key        store.InodeKey
+	generation uint64
+	print      ExtentPrint // the source's: the extents it now holds
+}
+
 // collectTransids adds to b the transid each shared destination has after
 // the share, once it is committed, so that the next scan does not flag it
 // again: bedup's own dedupe is not a change of content.
-func (p *pass) collectTransids(shared []*file, b *store.Batch) error {
+func (p *pass) collectTransids(shared []sharedDest, b *store.Batch) error {
 	if len(shared) == 0 {
 		return nil
 	}
 	b.Grow(len(shared))
 	synced := map[*volume.Filesystem]bool{}
-	for _, f := range shared {
-		if fs := f.vol.V.FS; !synced[fs] {
+	for _, d := range shared {
+		if fs := d.vol.V.FS; !synced[fs] {
 			if err := btrfs.Syncfs(fs.Top()); err != nil {
 				return err
 			}
@@ -224,11 +235,11 @@ func (p *pass) collectTransids(shared []*file, b *store.Batch) error {
 	// interrupted: what was shared is recorded).
 	transids := make([]uint64, len(shared))
 	parallelOn(context.Background(), metadataWorkers, len(shared), func(i int) {
-		transids[i] = p.transidAfterShare(shared[i])
+		transids[i] = transidAfterShare(shared[i])
 	})
-	for i, f := range shared {
+	for i, d := range shared {
 		if transids[i] != 0 {
-			b.SetTransid(f.key(), transids[i])
+			b.SetTransid(d.key, transids[i])
 		}
 	}
 	return nil
@@ -237,15 +248,15 @@ func (p *pass) collectTransids(shared []*file, b *store.Batch) error {
 // transidAfterShare returns a shared destination's transid, or 0 when it
 // is gone, replaced, or was written since the share. One tree search gives
 // both the inode item and the extent items.
-func (p *pass) transidAfterShare(f *file) uint64 {
-	ii, items, err := btrfs.InodeExtents(f.vol.V.FS.Top(), f.vol.V.ID, f.m.Ino)
-	if err != nil || ii.Generation != f.m.Generation {
+func transidAfterShare(d sharedDest) uint64 {
+	ii, items, err := btrfs.InodeExtents(d.vol.V.FS.Top(), d.vol.V.ID, d.key.Ino)
+	if err != nil || ii.Generation != d.generation {
 		return 0 // gone or replaced meanwhile: the scan will see it
 	}
 	// A write that landed in the same transaction as the share has the
 	// same transid; it also moved the data, which the extent map shows.
 	// Such a file keeps its newer transid unrecorded, so it is flagged.
-	if !itemsPrint(items, f.size).Equal(f.print) {
+	if !itemsPrint(items, d.key.Size).Equal(d.print) {
 		return 0
 	}
 	return ii.Transid
@@ -258,7 +269,7 @@ type pass struct {
 	vols     map[int64]*Volume
 	stats    Stats
 	progress Progress
-	shared   []*file // destinations shared so far
+	shared   []sharedDest // destinations shared so far
 	members  *store.MembersQuery
 	swaps    map[[2]uint64]bool // (dev, ino) of active swap files
 	top      *os.File           // the filesystem's top-level directory

@@ -315,7 +315,7 @@ func (p *pass) record(size uint64, pl *plan, rep *file, done []*file, b *store.B
 		ok[f] = true
 		users[keyOf(f)] = true
 		if !p.o.DryRun {
-			p.shared = append(p.shared, f)
+			p.shared = append(p.shared, sharedDest{vol: f.vol, key: f.key(), generation: f.m.Generation, print: src.print})
 		}
 		event = append(event, store.EventInode{VolID: f.m.VolID, Ino: f.m.Ino})
 	}

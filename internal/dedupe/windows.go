@@ -87,7 +87,7 @@ func (p *pass) shareWindow(ctx context.Context, w *window, commits *commits, l *
 	}
 	p.mu.Lock()
 	halted := p.halted != ""
-	var shared []*file
+	var shared []sharedDest
 	if len(p.shared) >= sharedBatch || werr != nil || halted {
 		// Their transids are collected by the commits, off the shares'
 		// path.
@@ -296,7 +296,7 @@ type commits struct {
 // whose transids it is to record.
 type committed struct {
 	batch  *store.Batch
-	shared []*file
+	shared []sharedDest
 }
 
 // commitQueue is how many windows' results may wait for their commit: it
@@ -332,7 +332,7 @@ func (p *pass) committer(ctx context.Context) *commits {
 
 // send queues a batch, and the shared destinations whose transids it
 // records, waiting while commitQueue batches wait already.
-func (c *commits) send(b *store.Batch, shared []*file) { c.queue <- committed{b, shared} }
+func (c *commits) send(b *store.Batch, shared []sharedDest) { c.queue <- committed{b, shared} }
 
 // failed returns the first commit's failure so far, if any.
 func (c *commits) failed() error {
